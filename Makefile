@@ -1,0 +1,30 @@
+# solov2-plugin: every target sets up .venv first (quick when already done).
+PY := .venv/bin/python
+PYTEST_ARGS ?=
+
+.PHONY: setup test test-slow demo lint format demo-data
+
+setup:
+	@bash tools/setup_env.sh
+
+## The test suite (default run, < 10 min on 2 cores); slowest tests listed at the end.
+test: setup
+	$(PY) -m pytest -m "not slow" --durations=15 $(PYTEST_ARGS)
+
+## Tests marked slow (minutes each).
+test-slow: setup
+	$(PY) -m pytest -m slow --durations=15 $(PYTEST_ARGS)
+
+## The main job on the embedded demo data: check it, train, evaluate (COCO mask AP), draw.
+demo: setup
+	$(PY) tools/demo.py
+
+## Regenerate the embedded demo data (deterministic).
+demo-data: setup
+	$(PY) tools/make_demo_data.py
+
+lint: setup
+	.venv/bin/ruff check . && .venv/bin/ruff format --check .
+
+format: setup
+	.venv/bin/ruff check --fix . && .venv/bin/ruff format .

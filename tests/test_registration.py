@@ -1,0 +1,73 @@
+"""``import solov2_plugin`` registers every module of ours into mmdet's registries."""
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+from mmdet.registry import DATASETS, MODELS, TRANSFORMS
+
+import solov2_plugin
+
+OUR_NAMES = {
+    "DATASETS": ["SeedInstanceDataset"],
+    "TRANSFORMS": ["LoadSeedInstanceMasks"],
+    "MODELS": [
+        "SOLOv2Segmentor",
+        "SOLOv2DynamicHead",
+        "SOLOv2MaskFeatBranch",
+        "SOLOv2FocalLoss",
+        "SOLOv2DiceLoss",
+        "ChannelLayerNorm",
+    ],
+}
+REGISTRIES = {"DATASETS": DATASETS, "TRANSFORMS": TRANSFORMS, "MODELS": MODELS}
+# mmdet's own SOLOv2 parts: ours must not replace them.
+MMDET_NAMES = ["SOLOv2", "SOLOV2Head", "DiceLoss", "FocalLoss"]
+
+
+@pytest.mark.parametrize(
+    "registry_name, name", [(r, n) for r, names in OUR_NAMES.items() for n in names]
+)
+def test_our_name_resolves_to_our_module(registry_name, name):
+    module = REGISTRIES[registry_name].get(name)
+    assert module is not None, f"{name} is not registered in mmdet's {registry_name}"
+    assert module.__module__.startswith("solov2_plugin."), module.__module__
+
+
+@pytest.mark.parametrize("name", MMDET_NAMES)
+def test_mmdet_names_still_resolve_to_mmdet(name):
+    assert MODELS.get(name).__module__.startswith("mmdet.")
+
+
+def test_every_registered_module_of_ours_is_listed():
+    """A new registered class must be added to OUR_NAMES (and to the README's table)."""
+    for registry_name, registry in REGISTRIES.items():
+        ours = {
+            name
+            for name, cls in registry.module_dict.items()
+            if cls.__module__.startswith("solov2_plugin.")
+        }
+        assert ours == set(OUR_NAMES[registry_name]), registry_name
+
+
+def test_custom_imports_registers_in_a_fresh_interpreter(tmp_path):
+    """Any mmdet config can pull the plugin in through ``custom_imports``."""
+    config = tmp_path / "uses_plugin.py"
+    config.write_text(
+        "custom_imports = dict(imports=['solov2_plugin'], allow_failed_imports=False)\n"
+    )
+    script = textwrap.dedent(
+        f"""
+        from mmengine.config import Config
+        from mmdet.registry import MODELS
+        assert MODELS.get('SOLOv2DynamicHead') is None
+        Config.fromfile({str(config)!r})
+        assert MODELS.get('SOLOv2DynamicHead') is not None
+        """
+    )
+    subprocess.run([sys.executable, "-c", script], check=True, cwd=tmp_path)
+
+
+def test_version_is_exposed():
+    assert solov2_plugin.__version__.count(".") == 2

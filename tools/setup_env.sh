@@ -35,6 +35,8 @@ if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$(stamp_key)-$EXTRAS" ]]; then
 fi
 
 log() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
+# pip, without the warnings about package folders this machine does not have.
+quiet_pip() { "$PIP" "$@" 2> >(grep -v "^WARNING: Location '" >&2); }
 
 if [[ ! -x "$PY" ]]; then
     log "creating $VENV with $($PYTHON --version)"
@@ -51,7 +53,7 @@ else
     log "installing $TORCH_SPEC"
     cp requirements/constraints.txt "$CONSTRAINTS"
 fi
-PIP_INSTALL=("$PIP" install --quiet --disable-pip-version-check -c "$CONSTRAINTS")
+PIP_INSTALL=(quiet_pip install --quiet --disable-pip-version-check -c "$CONSTRAINTS")
 
 "${PIP_INSTALL[@]}" "setuptools>=77.0.3,<81" wheel ninja numpy
 "$PY" -c "import torch" 2>/dev/null || "${PIP_INSTALL[@]}" "$TORCH_SPEC"

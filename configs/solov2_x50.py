@@ -1,0 +1,168 @@
+# SOLOv2 with the seed's default model: ResNeXt-50 32x4d, GELU + GroupNorm(32), trained from
+# scratch on the seed-format demo data (data/demo/{train,val}). The comment beside each model
+# setting names the seed parameter it mirrors (see the seed's README).
+#   python tools/train.py configs/solov2_x50.py
+# The seed's `load_backbone` becomes the backbone's init_cfg: None trains from scratch and
+# fetches nothing; init_cfg=dict(type='Pretrained', checkpoint='/path/to/resnext50.pth')
+# starts from a local checkpoint of mmdet's ResNeXt (keys without the 'backbone.' prefix).
+_base_ = ["mmdet::_base_/default_runtime.py", "mmdet::_base_/schedules/schedule_1x.py"]
+
+custom_imports = dict(imports=["solov2_plugin"], allow_failed_imports=False)
+
+classes = ("disc", "block", "triangle", "ring", "rod")  # seed: cls_ind (background dropped)
+num_classes = len(classes)  # seed: ncls
+data_root = "data/demo/"
+input_size = (1536, 768)  # seed: imshape=(768, 1536, 3); mmdet scales are (w, h)
+
+norm_cfg = dict(type="GN", num_groups=32, requires_grad=True)  # seed: normalization='gn', groups 32
+act_cfg = dict(type="GELU")  # seed: activation='gelu'
+
+model = dict(
+    type="SOLOv2Segmentor",
+    data_preprocessor=dict(
+        type="DetDataPreprocessor",
+        mean=[123.675, 116.28, 103.53],
+        std=[58.395, 57.12, 57.375],
+        bgr_to_rgb=True,
+        pad_mask=True,
+        pad_size_divisor=32,
+    ),
+    backbone=dict(
+        type="ResNeXt",  # seed: backbone='resnext50'
+        depth=50,
+        groups=32,
+        base_width=4,
+        num_stages=4,
+        out_indices=(0, 1, 2, 3),  # seed: connection_layers C2..C5
+        frozen_stages=-1,  # from scratch: every stage trains
+        norm_cfg=norm_cfg,  # seed: normalization
+        norm_eval=False,
+        style="pytorch",
+        init_cfg=None,  # seed: load_backbone=False (see the header)
+    ),
+    neck=dict(
+        type="FPN",
+        in_channels=[256, 512, 1024, 2048],
+        out_channels=256,  # seed: FPN_filters
+        start_level=0,
+        num_outs=5,  # seed: extra_FPN_layers=1 (P6 on top of P2..P5)
+        add_extra_convs="on_output",  # P6 by a stride-2 conv on P5
+        norm_cfg=norm_cfg,  # seed: normalization
+        act_cfg=act_cfg,  # seed: activation
+    ),
+    mask_head=dict(
+        type="SOLOv2DynamicHead",
+        num_classes=num_classes,  # seed: ncls
+        in_channels=256,  # seed: FPN_filters
+        feat_channels=256,  # seed: head_filters
+        stacked_convs=4,  # seed: head_layers
+        strides=(4, 8, 16, 32, 64),  # seed: strides
+        level_resize="none",  # seed: levels used at their own strides
+        scale_ranges=((1, 96), (48, 192), (96, 384), (192, 768), (384, 2048)),  # seed: scale_ranges
+        num_grids=(64, 36, 24, 16, 12),  # seed: grid_sizes
+        keep_aspect_grids=True,  # seed: S cells on the long side (a 32 x 64 grid at 768 x 1536)
+        dynamic_conv_size=1,  # seed: kernel_size
+        assign_mode="seed",  # seed: centre and extent from the mask
+        offset_factor=0.25,  # seed: offset_factor
+        route_thin=True,  # seed: thin but large objects go to the level fitting their short side
+        norm_cfg=norm_cfg,  # seed: normalization
+        act_cfg=act_cfg,  # seed: activation
+        mask_feature_head=dict(
+            type="SOLOv2MaskFeatBranch",
+            mid_channels=128,  # seed: mask_mid_filters
+            out_channels=256,  # seed: mask_output_filters
+            start_level=0,
+            end_level=3,
+            # The seed predicts masks at H/2: mask_stride=2 (and test mask_out_stride=2) mirror
+            # it at four times the mask-branch cost; 4 is mmdet's and fits 2 CPU cores.
+            mask_stride=4,
+            norm_cfg=norm_cfg,  # seed: normalization
+            act_cfg=act_cfg,  # seed: activation
+        ),
+        # seed: lossweights[0]
+        loss_cls=dict(type="SOLOv2FocalLoss", gamma=2.0, alpha=0.25, loss_weight=1.0),
+        # seed: lossweights[1]; dice per instance (the seed pools an image's instances
+        # together: pooled=True reproduces it).
+        loss_mask=dict(type="SOLOv2DiceLoss", use_sigmoid=True, loss_weight=1.0),
+    ),
+    test_cfg=dict(
+        nms_pre=500,
+        score_thr=0.1,  # the seed's predictor uses 0.5; 0.1 keeps low-score masks for COCO AP
+        mask_thr=0.5,  # seed predictor: mask threshold 0.5
+        filter_thr=0.05,
+        kernel="gaussian",
+        sigma=2.0,
+        max_per_img=100,  # seed predictor: up to 400; COCO AP counts 100 per image
+        mask_out_stride=1,  # 2 returns the seed's H/2 x W/2 masks
+    ),
+)
+
+# The seed pads every image to its 768 x 1536 input. Here each image is resized to fit
+# (1536, 768) and the data preprocessor pads batches to multiples of 32: mmdet's Pad would also
+# replace img_shape at test time (predicted masks are cropped to it), and test images must see
+# the grid they were trained with (S cells on the long side of the padded input).
+train_pipeline = [
+    dict(type="LoadImageFromFile"),
+    dict(type="LoadSeedInstanceMasks"),
+    dict(type="Resize", scale=input_size, keep_ratio=True),
+    dict(type="RandomFlip", prob=0.5),
+    dict(type="PackDetInputs"),
+]
+test_pipeline = [
+    dict(type="LoadImageFromFile"),
+    dict(type="Resize", scale=input_size, keep_ratio=True),
+    # 'instances' carries the ground truth (RLE at original size) that CocoMetric evaluates.
+    dict(
+        type="PackDetInputs",
+        meta_keys=("img_id", "img_path", "ori_shape", "img_shape", "scale_factor", "instances"),
+    ),
+]
+train_dataloader = dict(
+    batch_size=2,
+    num_workers=2,
+    persistent_workers=True,
+    sampler=dict(type="DefaultSampler", shuffle=True),
+    dataset=dict(
+        type="SeedInstanceDataset",
+        data_root=data_root + "train",  # seed: DataLoader(DATASET_PATH)
+        metainfo=dict(classes=classes),
+        pipeline=train_pipeline,
+    ),
+)
+val_dataloader = dict(
+    batch_size=1,
+    num_workers=2,
+    persistent_workers=True,
+    drop_last=False,
+    sampler=dict(type="DefaultSampler", shuffle=False),
+    dataset=dict(
+        type="SeedInstanceDataset",
+        data_root=data_root + "val",
+        metainfo=dict(classes=classes),
+        test_mode=True,
+        pipeline=test_pipeline,
+    ),
+)
+test_dataloader = val_dataloader
+
+# No ann_file: CocoMetric builds the ground truth from the samples' instances.
+val_evaluator = dict(type="CocoMetric", metric=["bbox", "segm"])
+test_evaluator = val_evaluator
+
+# mmdet's SOLOv2 optimisation (SGD 0.01 for 16 images, gradient clipping).
+optim_wrapper = dict(
+    optimizer=dict(type="SGD", lr=0.01, momentum=0.9, weight_decay=0.0001),
+    clip_grad=dict(max_norm=35, norm_type=2),
+)
+auto_scale_lr = dict(enable=False, base_batch_size=16)
+
+default_hooks = dict(
+    logger=dict(type="LoggerHook", interval=1),  # an iteration takes seconds on a CPU: log each
+    checkpoint=dict(
+        type="CheckpointHook",
+        interval=1,
+        max_keep_ckpts=2,
+        save_best="coco/segm_mAP",
+        rule="greater",
+    ),
+)

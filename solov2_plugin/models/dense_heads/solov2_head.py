@@ -1,0 +1,610 @@
+"""SOLOv2 head: category and dynamic-kernel branches, losses and post-processing.
+
+Dimension key: N images, C input (FPN) channels, F tower channels, K classes,
+L levels, Sh x Sw the grid of one level, G = sum of Sh * Sw over levels,
+E mask-feature channels, k dynamic kernel size, D = E * k * k kernel weights,
+Hm x Wm mask-feature size, P kernels (positive claims or candidates).
+"""
+
+import copy
+from typing import Dict, List, Sequence, Tuple
+
+import torch
+import torch.nn.functional as F
+from mmcv.cnn import ConvModule
+from mmdet.models.dense_heads.base_mask_head import BaseMaskHead
+from mmdet.registry import MODELS
+from mmdet.structures.bbox import get_box_tensor
+from mmdet.utils import ConfigType, InstanceList, MultiConfig, OptConfigType
+from mmengine.structures import InstanceData
+from torch import Tensor, nn
+
+from ...structures import masks_to_boxes
+from ..layers.coord import append_coord_channels
+from ..layers.matrix_nms import matrix_nms
+from ..task_modules import assign_solo_targets
+
+_GN32 = {"type": "GN", "num_groups": 32, "requires_grad": True}
+_RELU = {"type": "ReLU"}
+_FOCAL = {"type": "SOLOv2FocalLoss", "gamma": 2.0, "alpha": 0.25, "loss_weight": 1.0}
+_DICE = {"type": "SOLOv2DiceLoss", "use_sigmoid": True, "loss_weight": 3.0}
+_HEAD_INIT = (
+    {"type": "Normal", "layer": "Conv2d", "std": 0.01},
+    {"type": "Normal", "std": 0.01, "bias_prob": 0.01, "override": {"name": "cls_pred"}},
+)
+# mmdet's SOLOv2 test settings, used for every key that test_cfg leaves out.
+_TEST_DEFAULTS = {
+    "nms_pre": 500,
+    "score_thr": 0.1,
+    "mask_thr": 0.5,
+    "filter_thr": 0.05,
+    "kernel": "gaussian",
+    "sigma": 2.0,
+    "max_per_img": 100,
+    "mask_out_stride": 1,
+}
+_LEVEL_RESIZE = ("mmdet", "none")
+_ASSIGN_MODES = ("mmdet", "seed")
+
+
+def dynamic_conv(mask_feats: Tensor, kernels: Tensor, kernel_size: int = 1) -> Tensor:
+    """Convolve one image's mask features with each of its dynamic kernels.
+
+    All kernels are applied at once: a matrix product for k = 1, one
+    convolution with P output channels and ``k // 2`` zero padding otherwise.
+
+    Args:
+        mask_feats (Tensor): Mask features of one image, shape (E, Hm, Wm).
+        kernels (Tensor): Shape (P, D) with D = E * k * k, laid out as
+            (E, k, k); P may be 0.
+        kernel_size (int): Odd kernel size k.
+
+    Returns:
+        Tensor: Mask logits, shape (P, Hm, Wm). With P == 0 the empty result
+        still depends on both inputs, so a loss built on it back-propagates
+        (zero gradients).
+    """
+    channels, height, width = mask_feats.shape
+    if kernel_size == 1:
+        return (kernels @ mask_feats.reshape(channels, height * width)).view(-1, height, width)
+    weight = kernels.reshape(-1, channels, kernel_size, kernel_size)
+    if weight.shape[0] == 0:
+        anchor = (kernels.sum() + mask_feats.sum()) * 0
+        return mask_feats.new_zeros(0, height, width) + anchor
+    return F.conv2d(mask_feats[None], weight, padding=kernel_size // 2)[0]
+
+
+def points_nms(scores: Tensor) -> Tensor:
+    """Zero every score that is not the maximum of its 2x2 neighbourhood.
+
+    Args:
+        scores (Tensor): Category probabilities, shape (N, K, Sh, Sw).
+
+    Returns:
+        Tensor: Same shape; a cell keeps its score when it equals the maximum
+        over itself and its top, left and top-left neighbours.
+    """
+    local_max = F.max_pool2d(scores, 2, stride=1, padding=1)[..., :-1, :-1]
+    return scores * (local_max == scores)
+
+
+@MODELS.register_module()
+class SOLOv2DynamicHead(BaseMaskHead):
+    """SOLOv2 head (`SOLOv2: Dynamic and Fast Instance Segmentation
+    <https://arxiv.org/abs/2003.10152>`_).
+
+    Each level's features are resized to an Sh x Sw grid; a category tower
+    predicts K class logits per cell and a kernel tower predicts, per cell, a
+    k x k dynamic kernel over the E-channel unified mask features (built by
+    ``mask_feature_head``, e.g. :class:`SOLOv2MaskFeatBranch`). A cell's mask
+    is the convolution of the mask features with its kernel.
+
+    Defaults reproduce mmdet's ``SOLOV2Head`` (converted weights give the same
+    outputs); the seed's options are ``level_resize='none'`` (strides 4..64 as
+    they come), ``keep_aspect_grids`` (S cells on the long side of the padded
+    batch input, rectangular grids elsewhere), ``assign_mode='seed'`` with
+    ``offset_factor`` and ``route_thin``.
+
+    Args:
+        num_classes (int): Number of foreground classes K.
+        in_channels (int): Channels C of every input level.
+        mask_feature_head (dict): Config of the mask-feature branch; its
+            ``type`` defaults to ``'SOLOv2MaskFeatBranch'`` and its
+            ``in_channels`` to ``in_channels``. It must expose
+            ``out_channels`` (E) and ``mask_stride``.
+        feat_channels (int): Tower width F (seed ``head_filters``).
+            Defaults to 256.
+        stacked_convs (int): 3x3 convs per tower, >= 1 (seed
+            ``head_layers``). Defaults to 4.
+        strides (Sequence[int]): Stride of each head level, used for the
+            thin-object routing and the minimum predicted mask area.
+            Defaults to mmdet's (8, 8, 16, 32, 32).
+        scale_ranges (Sequence[tuple[float, float]]): Inclusive range of
+            ``sqrt(w * h)`` of the instances assigned to each level.
+        num_grids (Sequence[int]): S per level (seed ``grid_sizes``).
+            Defaults to (40, 36, 24, 16, 12).
+        level_resize (str): ``'mmdet'``: the first level is halved and the
+            last one resized to the previous level's size before gridding
+            (mmdet's layout for P2..P6); ``'none'``: levels used as they come.
+            Defaults to ``'mmdet'``.
+        keep_aspect_grids (bool): Give the long side of the padded batch
+            input S cells and the short side proportionally fewer (at least
+            one); False gives S x S grids. Defaults to False.
+        dynamic_conv_size (int): Odd size k of the dynamic kernels (seed
+            ``kernel_size``). Defaults to 1.
+        with_coord (bool): Append coordinate channels to the kernel branch
+            input. Defaults to True.
+        assign_mode (str): ``'mmdet'`` or ``'seed'`` target assignment (see
+            :func:`assign_solo_targets`). Defaults to ``'mmdet'``.
+        pos_scale (float): mmdet mode: positive region half-size as a
+            fraction of half the box side. Defaults to 0.2.
+        offset_factor (float): Seed mode: positive region half-size as a
+            fraction of the mask extent (seed ``offset_factor``).
+            Defaults to 0.25.
+        route_thin (bool): Seed mode: move thin objects to a level whose
+            stride fits their short side. Defaults to False.
+        conv_cfg (dict, optional): Conv config of the towers. Defaults to
+            None (``nn.Conv2d``).
+        dcn_cfg (dict, optional): Deformable conv config (e.g.
+            ``dict(type='DCNv2')``) used instead of ``conv_cfg`` in every
+            tower conv, or only the last one. Defaults to None.
+        dcn_apply_to_all_conv (bool): With ``dcn_cfg``, use it in every tower
+            conv (True) or only in the last (False, mmdet's light heads).
+            Defaults to True.
+        norm_cfg (dict, optional): Norm of the towers: GN, BN,
+            ``dict(type='ChannelLayerNorm')``... Defaults to GN(32).
+        act_cfg (dict, optional): Activation of the towers: ReLU, GELU,
+            SiLU... Defaults to ReLU.
+        loss_cls (dict): Category loss; called as ``loss(logits (M, K),
+            labels (M,), avg_factor=num_pos + 1)``. Defaults to
+            ``SOLOv2FocalLoss`` (gamma 2, alpha 0.25, weight 1).
+        loss_mask (dict): Mask loss; called as ``loss(logits (P, Hm, Wm),
+            targets, avg_factor=num_pos)``, plus ``image_ids`` (P,) and
+            ``num_images`` when the loss has ``pooled=True``. Defaults to
+            ``SOLOv2DiceLoss`` (weight 3).
+        train_cfg (dict, optional): Unused; accepted for mmdet detectors.
+        test_cfg (dict, optional): Post-processing: ``nms_pre``,
+            ``score_thr``, ``mask_thr``, ``filter_thr``, ``kernel``,
+            ``sigma``, ``max_per_img`` (as in mmdet) and
+            ``mask_out_stride`` (1: masks at full size; 2: at half size like
+            the seed). Missing keys take mmdet's values.
+        init_cfg (dict or list[dict], optional): Initialisation config.
+            Defaults to normal(std=0.01) convs and a 0.01 prior probability
+            on the category logits.
+    """
+
+    def __init__(
+        self,
+        num_classes: int,
+        in_channels: int,
+        mask_feature_head: ConfigType,
+        feat_channels: int = 256,
+        stacked_convs: int = 4,
+        strides: Sequence[int] = (8, 8, 16, 32, 32),
+        scale_ranges: Sequence[Tuple[float, float]] = (
+            (1, 96),
+            (48, 192),
+            (96, 384),
+            (192, 768),
+            (384, 2048),
+        ),
+        num_grids: Sequence[int] = (40, 36, 24, 16, 12),
+        level_resize: str = "mmdet",
+        keep_aspect_grids: bool = False,
+        dynamic_conv_size: int = 1,
+        with_coord: bool = True,
+        assign_mode: str = "mmdet",
+        pos_scale: float = 0.2,
+        offset_factor: float = 0.25,
+        route_thin: bool = False,
+        conv_cfg: OptConfigType = None,
+        dcn_cfg: OptConfigType = None,
+        dcn_apply_to_all_conv: bool = True,
+        norm_cfg: OptConfigType = _GN32,
+        act_cfg: OptConfigType = _RELU,
+        loss_cls: ConfigType = _FOCAL,
+        loss_mask: ConfigType = _DICE,
+        train_cfg: OptConfigType = None,
+        test_cfg: OptConfigType = None,
+        init_cfg: MultiConfig = _HEAD_INIT,
+    ) -> None:
+        super().__init__(init_cfg=list(init_cfg) if isinstance(init_cfg, tuple) else init_cfg)
+        if not len(strides) == len(scale_ranges) == len(num_grids) > 0:
+            raise ValueError(
+                f"SOLOv2DynamicHead: strides ({len(strides)}), scale_ranges "
+                f"({len(scale_ranges)}) and num_grids ({len(num_grids)}) need one entry per "
+                "level each."
+            )
+        if stacked_convs < 1:
+            raise ValueError(f"SOLOv2DynamicHead: stacked_convs must be >= 1, got {stacked_convs}.")
+        if dynamic_conv_size < 1 or dynamic_conv_size % 2 == 0:
+            raise ValueError(
+                f"SOLOv2DynamicHead: dynamic_conv_size must be a positive odd number, got "
+                f"{dynamic_conv_size}."
+            )
+        if level_resize not in _LEVEL_RESIZE:
+            raise ValueError(
+                f"SOLOv2DynamicHead: level_resize must be one of {_LEVEL_RESIZE}, got "
+                f"{level_resize!r}."
+            )
+        if level_resize == "mmdet" and len(strides) < 2:
+            raise ValueError("SOLOv2DynamicHead: level_resize='mmdet' needs at least 2 levels.")
+        if assign_mode not in _ASSIGN_MODES:
+            raise ValueError(
+                f"SOLOv2DynamicHead: assign_mode must be one of {_ASSIGN_MODES}, got "
+                f"{assign_mode!r}."
+            )
+        if route_thin and assign_mode != "seed":
+            raise ValueError(
+                "SOLOv2DynamicHead: route_thin=True needs assign_mode='seed' (mmdet's "
+                "assignment has no thin-object routing)."
+            )
+        self.num_classes = num_classes
+        self.in_channels = in_channels
+        self.feat_channels = feat_channels
+        self.stacked_convs = stacked_convs
+        self.strides = tuple(strides)
+        self.scale_ranges = tuple(tuple(bounds) for bounds in scale_ranges)
+        self.num_grids = tuple(num_grids)
+        self.num_levels = len(strides)
+        self.level_resize = level_resize
+        self.keep_aspect_grids = keep_aspect_grids
+        self.dynamic_conv_size = dynamic_conv_size
+        self.with_coord = with_coord
+        self.assign_mode = assign_mode
+        self.pos_scale = pos_scale
+        self.offset_factor = offset_factor
+        self.route_thin = route_thin
+        self.train_cfg = train_cfg
+        self.test_cfg = test_cfg
+
+        self.mask_feature_head = MODELS.build(self._mask_branch_cfg(mask_feature_head))
+        self.mask_stride = self.mask_feature_head.mask_stride
+        self.kernel_out_channels = self.mask_feature_head.out_channels * dynamic_conv_size**2
+        self.loss_cls = MODELS.build(loss_cls)
+        self.loss_mask = MODELS.build(loss_mask)
+        self._init_layers(conv_cfg, dcn_cfg, dcn_apply_to_all_conv, norm_cfg, act_cfg)
+
+    def _mask_branch_cfg(self, cfg: ConfigType) -> dict:
+        """Copy of the branch config with its type and input channels filled in."""
+        cfg = copy.deepcopy(dict(cfg))
+        cfg.setdefault("type", "SOLOv2MaskFeatBranch")
+        if cfg.setdefault("in_channels", self.in_channels) != self.in_channels:
+            raise ValueError(
+                f"SOLOv2DynamicHead: mask_feature_head.in_channels={cfg['in_channels']} differs "
+                f"from the head's in_channels={self.in_channels}; remove it from "
+                "mask_feature_head (it is filled in) or make them equal."
+            )
+        return cfg
+
+    def _init_layers(
+        self,
+        conv_cfg: OptConfigType,
+        dcn_cfg: OptConfigType,
+        dcn_apply_to_all_conv: bool,
+        norm_cfg: OptConfigType,
+        act_cfg: OptConfigType,
+    ) -> None:
+        """Build the category and kernel towers and their output convs."""
+        self.cls_tower = nn.ModuleList()
+        self.kernel_tower = nn.ModuleList()
+        coord_chn = 2 if self.with_coord else 0
+        for i in range(self.stacked_convs):
+            use_dcn = dcn_cfg is not None and (dcn_apply_to_all_conv or i == self.stacked_convs - 1)
+            layer_conv_cfg = dcn_cfg if use_dcn else conv_cfg
+            for tower, extra in ((self.kernel_tower, coord_chn), (self.cls_tower, 0)):
+                tower.append(
+                    ConvModule(
+                        self.in_channels + extra if i == 0 else self.feat_channels,
+                        self.feat_channels,
+                        3,
+                        padding=1,
+                        conv_cfg=layer_conv_cfg,
+                        norm_cfg=norm_cfg,
+                        act_cfg=act_cfg,
+                    )
+                )
+        self.cls_pred = nn.Conv2d(self.feat_channels, self.num_classes, 3, padding=1)
+        self.kernel_pred = nn.Conv2d(self.feat_channels, self.kernel_out_channels, 3, padding=1)
+
+    def grid_sizes(self, feat_size: Tuple[int, int]) -> List[Tuple[int, int]]:
+        """Grid (Sh, Sw) of every level for a batch.
+
+        Args:
+            feat_size (tuple[int, int]): Size (H, W) of the first input level,
+                proportional to the padded batch input.
+
+        Returns:
+            list[tuple[int, int]]: One (Sh, Sw) per level; with
+            ``keep_aspect_grids`` the short side is ``S * short / long``
+            rounded half up, at least 1.
+        """
+        if not self.keep_aspect_grids:
+            return [(grid, grid) for grid in self.num_grids]
+        height, width = feat_size
+        longest = max(height, width)
+        return [
+            (max(1, int(grid * height / longest + 0.5)), max(1, int(grid * width / longest + 0.5)))
+            for grid in self.num_grids
+        ]
+
+    def _resize_levels(self, feats: Sequence[Tensor]) -> List[Tensor]:
+        """Apply ``level_resize`` to the input levels."""
+        if self.level_resize == "none":
+            return list(feats)
+        out = [F.interpolate(feats[0], scale_factor=0.5, mode="bilinear", align_corners=False)]
+        out.extend(feats[1:-1])
+        out.append(
+            F.interpolate(
+                feats[-1], size=feats[-2].shape[-2:], mode="bilinear", align_corners=False
+            )
+        )
+        return out
+
+    def forward(self, x: Sequence[Tensor]) -> Tuple[List[Tensor], List[Tensor], Tensor]:
+        """Predict kernels and category logits on every grid, and mask features.
+
+        Args:
+            x (Sequence[Tensor]): L input levels, level l of shape
+                (N, C, H_l, W_l).
+
+        Returns:
+            tuple:
+
+            - kernel_preds (list[Tensor]): Per level, shape (N, D, Sh, Sw).
+            - cls_preds (list[Tensor]): Per level, logits of shape
+              (N, K, Sh, Sw).
+            - mask_feats (Tensor): Shape (N, E, Hm, Wm).
+        """
+        if len(x) != self.num_levels:
+            raise ValueError(
+                f"SOLOv2DynamicHead expects {self.num_levels} feature levels (one per stride), "
+                f"got {len(x)}; match the neck's num_outs to the head's strides."
+            )
+        mask_feats = self.mask_feature_head(x)
+        kernel_preds, cls_preds = [], []
+        grids = self.grid_sizes(tuple(x[0].shape[-2:]))
+        for feat, grid in zip(self._resize_levels(x), grids):
+            if self.with_coord:
+                feat = append_coord_channels(feat)
+            kernel_feat = F.interpolate(feat, size=grid, mode="bilinear", align_corners=False)
+            cls_feat = kernel_feat[:, : self.in_channels]
+            for conv in self.kernel_tower:
+                kernel_feat = conv(kernel_feat)
+            for conv in self.cls_tower:
+                cls_feat = conv(cls_feat)
+            kernel_preds.append(self.kernel_pred(kernel_feat))
+            cls_preds.append(self.cls_pred(cls_feat))
+        return kernel_preds, cls_preds, mask_feats
+
+    def loss_by_feat(
+        self,
+        mlvl_kernel_preds: List[Tensor],
+        mlvl_cls_preds: List[Tensor],
+        mask_feats: Tensor,
+        batch_gt_instances: InstanceList,
+        batch_img_metas: List[dict],
+        **kwargs,
+    ) -> Dict[str, Tensor]:
+        """Assign targets and compute the category and mask losses.
+
+        Args:
+            mlvl_kernel_preds (list[Tensor]): Per level, (N, D, Sh, Sw).
+            mlvl_cls_preds (list[Tensor]): Per level, (N, K, Sh, Sw).
+            mask_feats (Tensor): Shape (N, E, Hm, Wm).
+            batch_gt_instances (list[InstanceData]): Per image, ``masks``
+                (BitmapMasks or bool Tensor at the padded batch input size),
+                ``labels`` (G,) and ``bboxes`` (G, 4).
+            batch_img_metas (list[dict]): Per image meta information.
+
+        Returns:
+            dict[str, Tensor]: ``loss_mask``: mask loss summed over positive
+            claims and divided by the number of positive cells;
+            ``loss_cls``: category loss divided by that number + 1.
+        """
+        device = mask_feats.device
+        grids = [tuple(pred.shape[-2:]) for pred in mlvl_cls_preds]
+        level_labels: List[List[Tensor]] = [[] for _ in grids]
+        mask_logits, mask_targets, counts = [], [], []
+        for img_id, gt in enumerate(batch_gt_instances):
+            masks = gt.masks
+            if not isinstance(masks, Tensor):
+                masks = masks.to_tensor(dtype=torch.bool, device=device)
+            targets = assign_solo_targets(
+                masks,
+                gt.labels,
+                num_classes=self.num_classes,
+                grid_sizes=grids,
+                scale_ranges=self.scale_ranges,
+                mask_size=tuple(mask_feats.shape[-2:]),
+                mask_stride=self.mask_stride,
+                mode=self.assign_mode,
+                pos_scale=self.pos_scale,
+                offset_factor=self.offset_factor,
+                gt_bboxes=get_box_tensor(gt.bboxes).float() if "bboxes" in gt else None,
+                strides=self.strides,
+                route_thin=self.route_thin,
+            )
+            kernels = []
+            for level, target in enumerate(targets):
+                level_labels[level].append(target.labels)
+                level_kernels = mlvl_kernel_preds[level][img_id].flatten(1)
+                kernels.append(level_kernels[:, target.pos_inds].t())
+                mask_targets.append(target.mask_targets)
+            kernels = torch.cat(kernels)
+            counts.append(kernels.shape[0])
+            mask_logits.append(dynamic_conv(mask_feats[img_id], kernels, self.dynamic_conv_size))
+
+        labels = torch.cat([torch.cat(per_img) for per_img in level_labels])
+        num_pos = (labels != self.num_classes).sum()
+        mask_kwargs = {}
+        if getattr(self.loss_mask, "pooled", False):
+            counts_t = torch.tensor(counts, device=device)
+            mask_kwargs["image_ids"] = torch.repeat_interleave(
+                torch.arange(len(counts), device=device), counts_t
+            )
+            mask_kwargs["num_images"] = len(counts)
+        loss_mask = self.loss_mask(
+            torch.cat(mask_logits), torch.cat(mask_targets), avg_factor=num_pos, **mask_kwargs
+        )
+        cls_logits = torch.cat(
+            [pred.permute(0, 2, 3, 1).reshape(-1, self.num_classes) for pred in mlvl_cls_preds]
+        )
+        loss_cls = self.loss_cls(cls_logits, labels, avg_factor=num_pos + 1)
+        return dict(loss_mask=loss_mask, loss_cls=loss_cls)
+
+    def predict_by_feat(
+        self,
+        mlvl_kernel_preds: List[Tensor],
+        mlvl_cls_scores: List[Tensor],
+        mask_feats: Tensor,
+        batch_img_metas: List[dict],
+        rescale: bool = True,
+        **kwargs,
+    ) -> InstanceList:
+        """Turn head outputs into instance masks, labels, scores and boxes.
+
+        Steps: sigmoid and 2x2 points NMS on the categories; (cell, class)
+        pairs above ``score_thr``; dynamic convolution of their kernels;
+        masks ``> mask_thr``; masks of area <= the level stride dropped;
+        scores multiplied by the mean probability inside the mask
+        (maskness); Matrix NMS; masks upsampled to the original image (or
+        the resized input when ``rescale`` is False), divided by
+        ``mask_out_stride``.
+
+        Args:
+            mlvl_kernel_preds (list[Tensor]): Per level, (N, D, Sh, Sw).
+            mlvl_cls_scores (list[Tensor]): Per level, logits (N, K, Sh, Sw).
+            mask_feats (Tensor): Shape (N, E, Hm, Wm).
+            batch_img_metas (list[dict]): Per image ``img_shape``,
+                ``ori_shape`` (and ``batch_input_shape``).
+            rescale (bool): Masks at ``ori_shape`` (True) or at
+                ``img_shape`` (False). Defaults to True.
+
+        Returns:
+            list[InstanceData]: Per image, R instances sorted by score:
+            ``masks`` (R, H', W') bool, ``labels`` (R,) int64, ``scores``
+            (R,) float, ``bboxes`` (R, 4) tight xyxy boxes of the masks in
+            pixels of the returned size times ``mask_out_stride`` (max
+            corner exclusive). R may be 0.
+        """
+        cfg = {**_TEST_DEFAULTS, **(self.test_cfg or {})}
+        num_imgs = mask_feats.shape[0]
+        scores = torch.cat(
+            [
+                points_nms(logits.sigmoid())
+                .permute(0, 2, 3, 1)
+                .reshape(num_imgs, -1, self.num_classes)
+                for logits in mlvl_cls_scores
+            ],
+            dim=1,
+        )  # (N, G, K)
+        kernels = torch.cat(
+            [pred.flatten(2).transpose(1, 2) for pred in mlvl_kernel_preds], dim=1
+        )  # (N, G, D)
+        cell_strides = torch.cat(
+            [
+                scores.new_full((pred.shape[-2] * pred.shape[-1],), float(stride))
+                for pred, stride in zip(mlvl_cls_scores, self.strides)
+            ]
+        )  # (G,)
+
+        results = []
+        for img_id, img_meta in enumerate(batch_img_metas):
+            cells, labels = (scores[img_id] > cfg["score_thr"]).nonzero().unbind(1)
+            logits = dynamic_conv(
+                mask_feats[img_id], kernels[img_id, cells], self.dynamic_conv_size
+            )
+            results.append(
+                self._predict_single(
+                    logits.sigmoid(),
+                    scores[img_id, cells, labels],
+                    labels,
+                    cell_strides[cells],
+                    img_meta,
+                    cfg,
+                    rescale,
+                )
+            )
+        return results
+
+    def _predict_single(
+        self,
+        probs: Tensor,
+        cls_scores: Tensor,
+        labels: Tensor,
+        strides: Tensor,
+        img_meta: dict,
+        cfg: dict,
+        rescale: bool,
+    ) -> InstanceData:
+        """Filter, rescore, suppress and resize the candidates of one image.
+
+        Args:
+            probs (Tensor): Mask probabilities, shape (P, Hm, Wm).
+            cls_scores (Tensor): Category score of each candidate, (P,).
+            labels (Tensor): Class of each candidate, (P,).
+            strides (Tensor): Stride of each candidate's level, (P,).
+            img_meta (dict): Meta information of the image.
+            cfg (dict): Test settings.
+            rescale (bool): See :meth:`predict_by_feat`.
+
+        Returns:
+            InstanceData: See :meth:`predict_by_feat`.
+        """
+        masks = probs > cfg["mask_thr"]
+        areas = masks.sum((1, 2)).float()
+        keep = areas > strides
+        probs, masks, areas = probs[keep], masks[keep], areas[keep]
+        maskness = (probs * masks).sum((1, 2)) / areas
+        scores, labels, _, keep_inds = matrix_nms(
+            masks,
+            labels[keep],
+            cls_scores[keep] * maskness,
+            mask_areas=areas,
+            nms_pre=cfg["nms_pre"],
+            max_num=cfg["max_per_img"],
+            kernel=cfg["kernel"],
+            sigma=cfg["sigma"],
+            filter_thr=cfg["filter_thr"],
+        )
+        out_stride = int(cfg["mask_out_stride"])
+        probs = self.resize_mask_probs(probs[keep_inds], img_meta, rescale, out_stride)
+        masks = probs > cfg["mask_thr"]
+        full_h, full_w = img_meta["ori_shape" if rescale else "img_shape"][:2]
+        bboxes = masks_to_boxes(masks) * out_stride
+        bboxes = torch.minimum(bboxes, bboxes.new_tensor([full_w, full_h, full_w, full_h]))
+        results = InstanceData()
+        results.masks = masks
+        results.labels = labels
+        results.scores = scores
+        results.bboxes = bboxes
+        return results
+
+    def resize_mask_probs(
+        self, probs: Tensor, img_meta: dict, rescale: bool, out_stride: int = 1
+    ) -> Tensor:
+        """Bring mask probabilities from the mask features to the output size.
+
+        As in mmdet: upsample by ``mask_stride`` to the padded input, crop to
+        ``img_shape``, then resize (bilinear) to ``ori_shape`` (``rescale``)
+        and divide by ``out_stride``.
+
+        Args:
+            probs (Tensor): Shape (R, Hm, Wm).
+            img_meta (dict): Meta with ``img_shape`` and ``ori_shape``.
+            rescale (bool): Target ``ori_shape`` (True) or ``img_shape``.
+            out_stride (int): Output is ``ceil(size / out_stride)``.
+
+        Returns:
+            Tensor: Shape (R, H', W').
+        """
+        img_h, img_w = img_meta["img_shape"][:2]
+        out_h, out_w = img_meta["ori_shape" if rescale else "img_shape"][:2]
+        out_size = (-(-out_h // out_stride), -(-out_w // out_stride))
+        if probs.shape[0] == 0:
+            return probs.new_zeros(0, *out_size)
+        padded_size = (probs.shape[-2] * self.mask_stride, probs.shape[-1] * self.mask_stride)
+        probs = F.interpolate(probs[None], size=padded_size, mode="bilinear", align_corners=False)
+        probs = probs[..., :img_h, :img_w]
+        return F.interpolate(probs, size=out_size, mode="bilinear", align_corners=False)[0]

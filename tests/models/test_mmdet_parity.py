@@ -1,0 +1,218 @@
+"""Equivalence with mmdet 3.3's SOLOv2: same weights give the same losses and predictions.
+
+mmdet's model is built from its own ``solov2/solov2_r50_fpn_1x_coco.py`` and ours from
+``configs/solov2_r50_fpn_1x_coco.py``; mmdet's weights reach ours through
+``tools/convert_mmdet_checkpoint.py``'s ``convert_state_dict``. The default run shrinks both
+configs the same way (ResNet-18, narrower head); the full R50 run is marked slow.
+"""
+
+import copy
+import importlib.util
+from pathlib import Path
+
+import mmdet
+import mmdet.models.dense_heads.solov2_head as mmdet_solov2_head
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from mmdet.registry import MODELS
+from mmdet.structures.mask import BitmapMasks
+from mmengine.config import Config
+from mmengine.registry import DefaultScope
+from mmengine.structures import InstanceData
+
+import solov2_plugin  # noqa: F401  (registers our modules)
+from solov2_plugin.structures import masks_to_boxes
+
+REPO = Path(__file__).resolve().parents[2]
+MMDET_CONFIG = Path(mmdet.__file__).parent / ".mim/configs/solov2/solov2_r50_fpn_1x_coco.py"
+OUR_CONFIG = REPO / "configs/solov2_r50_fpn_1x_coco.py"
+SIZE = 256
+TOL = 1e-4
+
+
+def load_converter():
+    spec = importlib.util.spec_from_file_location(
+        "convert_mmdet_checkpoint", REPO / "tools/convert_mmdet_checkpoint.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def model_cfg(path, shrink):
+    """The config's model, without pretrained weights; shrunk to ResNet-18 and a 64-wide head."""
+    cfg = Config.fromfile(str(path)).model
+    cfg.backbone.init_cfg = None
+    if shrink:
+        cfg.backbone.depth = 18
+        cfg.neck.in_channels = [64, 128, 256, 512]
+        cfg.neck.out_channels = 64
+        cfg.mask_head.in_channels = 64
+        cfg.mask_head.feat_channels = 64
+        branch = cfg.mask_head.mask_feature_head
+        branch.pop("in_channels", None)
+        branch["mid_channels" if "mid_channels" in branch else "feat_channels"] = 32
+        branch.out_channels = 64
+    return cfg
+
+
+def crowded_scene(rng, num=30):
+    """Overlapping ellipses and rectangles from 6 to 150 px, random classes of 80."""
+    yy, xx = np.mgrid[:SIZE, :SIZE]
+    masks = []
+    while len(masks) < num:
+        side = np.exp(rng.uniform(np.log(6), np.log(150)))
+        aspect = rng.uniform(0.4, 2.5)
+        half_h, half_w = side / np.sqrt(aspect) / 2, side * np.sqrt(aspect) / 2
+        cy, cx = rng.uniform(0, SIZE, 2)
+        if rng.rand() < 0.5:
+            mask = ((yy - cy) / half_h) ** 2 + ((xx - cx) / half_w) ** 2 <= 1
+        else:
+            mask = (np.abs(yy - cy) <= half_h) & (np.abs(xx - cx) <= half_w)
+        if mask.any():
+            masks.append(mask)
+    masks = np.stack(masks).astype(np.uint8)
+    return InstanceData(
+        masks=BitmapMasks(masks, SIZE, SIZE),
+        labels=torch.from_numpy(rng.randint(0, 80, num)),
+        bboxes=masks_to_boxes(torch.from_numpy(masks)),
+    )
+
+
+class CapturingFunctional:
+    """Stands in for ``torch.nn.functional`` in mmdet's head module, recording interpolations."""
+
+    def __init__(self):
+        self.interpolated = []
+
+    def __getattr__(self, name):
+        return getattr(F, name)
+
+    def interpolate(self, *args, **kwargs):
+        out = F.interpolate(*args, **kwargs)
+        self.interpolated.append(out)
+        return out
+
+
+@pytest.fixture(scope="module", params=[True, pytest.param(False, marks=pytest.mark.slow)])
+def models(request):
+    """(mmdet SOLOv2, our SOLOv2Segmentor) with identical weights, in eval mode."""
+    with DefaultScope.overwrite_default_scope("mmdet"):
+        torch.manual_seed(0)
+        reference = MODELS.build(model_cfg(MMDET_CONFIG, request.param))
+        reference.init_weights()
+        with torch.no_grad():
+            # Confident categories (the 0.01 prior predicts nothing) and varied kernels, so
+            # that many instances survive post-processing.
+            reference.mask_head.conv_cls.bias[:3] = -1.0
+            reference.mask_head.conv_kernel.weight.normal_(0, 0.05)
+        ours = MODELS.build(model_cfg(OUR_CONFIG, request.param))
+    state = load_converter().convert_state_dict(reference.state_dict())
+    ours.load_state_dict(state, strict=True)
+    return reference.eval(), ours.eval()
+
+
+@pytest.fixture(scope="module")
+def crowded_batch():
+    rng = np.random.RandomState(0)
+    img_meta = dict(
+        img_shape=(SIZE, SIZE),
+        ori_shape=(SIZE, SIZE),
+        pad_shape=(SIZE, SIZE),
+        batch_input_shape=(SIZE, SIZE),
+        scale_factor=(1.0, 1.0),
+    )
+    torch.manual_seed(0)
+    inputs = torch.randn(2, 3, SIZE, SIZE)
+    return inputs, [crowded_scene(rng), crowded_scene(rng)], [dict(img_meta), dict(img_meta)]
+
+
+@pytest.fixture(scope="module")
+def head_outputs(models, crowded_batch):
+    """Both models' head outputs on the crowded batch (with autograd graphs)."""
+    reference, ours = models
+    inputs = crowded_batch[0]
+    return (
+        reference.mask_head(reference.extract_feat(inputs)),
+        ours.mask_head(ours.extract_feat(inputs)),
+    )
+
+
+def test_same_head_outputs_and_losses(models, crowded_batch, head_outputs):
+    reference, ours = models
+    _, gts, metas = crowded_batch
+    ref_outs, our_outs = head_outputs
+    for ref_level, our_level in zip(ref_outs[0] + ref_outs[1], our_outs[0] + our_outs[1]):
+        torch.testing.assert_close(our_level, ref_level, atol=1e-5, rtol=0)
+    torch.testing.assert_close(our_outs[2], ref_outs[2], atol=1e-5, rtol=0)
+
+    ref_losses = reference.mask_head.loss_by_feat(
+        *ref_outs, batch_gt_instances=copy.deepcopy(gts), batch_img_metas=metas
+    )
+    our_losses = ours.mask_head.loss_by_feat(
+        *our_outs, batch_gt_instances=copy.deepcopy(gts), batch_img_metas=metas
+    )
+    for key in ("loss_cls", "loss_mask"):
+        assert ref_losses[key] > 0
+        torch.testing.assert_close(our_losses[key], ref_losses[key], atol=1e-5, rtol=1e-5)
+
+    # Same losses, same gradients: the training signal is identical.
+    sum(ref_losses.values()).backward(retain_graph=True)
+    sum(our_losses.values()).backward(retain_graph=True)
+    pairs = [
+        (reference.mask_head.conv_kernel.weight, ours.mask_head.kernel_pred.weight),
+        (reference.mask_head.conv_cls.weight, ours.mask_head.cls_pred.weight),
+        (
+            reference.mask_head.mask_feature_head.conv_pred.conv.weight,
+            ours.mask_head.mask_feature_head.out_conv.conv.weight,
+        ),
+        (reference.neck.lateral_convs[0].conv.weight, ours.neck.lateral_convs[0].conv.weight),
+        # Residual branches start at zero (zero_init_residual), the shortcut conv does not.
+        (
+            reference.backbone.layer4[0].downsample[0].weight,
+            ours.backbone.layer4[0].downsample[0].weight,
+        ),
+    ]
+    for ref_param, our_param in pairs:
+        scale = ref_param.grad.abs().max()
+        assert scale > 0
+        torch.testing.assert_close(our_param.grad, ref_param.grad, atol=1e-4 * scale, rtol=1e-4)
+    reference.zero_grad()
+    ours.zero_grad()
+
+
+def test_same_predictions(models, crowded_batch, head_outputs, monkeypatch):
+    reference, ours = models
+    metas = crowded_batch[2]
+    ref_outs, our_outs = head_outputs
+    with torch.no_grad():
+        capture = CapturingFunctional()
+        monkeypatch.setattr(mmdet_solov2_head, "F", capture)
+        ref_results = reference.mask_head.predict_by_feat(
+            ref_outs[0], list(ref_outs[1]), ref_outs[2], batch_img_metas=metas
+        )
+        monkeypatch.undo()
+        our_probs = []
+        resize = ours.mask_head.resize_mask_probs
+
+        def record(*args, **kwargs):
+            our_probs.append(resize(*args, **kwargs))
+            return our_probs[-1]
+
+        monkeypatch.setattr(ours.mask_head, "resize_mask_probs", record)
+        our_results = ours.mask_head.predict_by_feat(*our_outs, batch_img_metas=metas)
+
+    # mmdet interpolates twice per image; the second output holds the final probabilities.
+    ref_probs = [capture.interpolated[1][0], capture.interpolated[3][0]]
+    compared = 0
+    for ref, our, ref_prob, our_prob in zip(ref_results, our_results, ref_probs, our_probs):
+        assert len(our) == len(ref)
+        assert torch.equal(our.labels, ref.labels.long())
+        torch.testing.assert_close(our.scores, ref.scores, atol=TOL, rtol=0)
+        torch.testing.assert_close(our_prob, ref_prob, atol=TOL, rtol=0)
+        undecided = (ref_prob - 0.5).abs() <= TOL
+        assert torch.all((our.masks == ref.masks) | undecided)
+        compared += len(our)
+    assert compared >= 20

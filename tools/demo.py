@@ -43,7 +43,15 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", default="configs/solov2_demo.py")
     parser.add_argument("--work-dir", default="work_dirs/solov2_demo")
+    parser.add_argument(
+        "--skip-training",
+        action="store_true",
+        help="evaluate and draw the best checkpoint already in the work dir",
+    )
     parser.add_argument("--overview", type=int, default=8, help="pictures in overview.png")
+    parser.add_argument(
+        "--show-score-thr", type=float, default=0.3, help="draw predictions scoring above this"
+    )
     return parser.parse_args()
 
 
@@ -79,8 +87,14 @@ def ground_truth_dataset(cfg: Config):
     return DATASETS.build(dataset_cfg)
 
 
-def draw_val_predictions(runner: Runner, cfg: Config, out_dir: Path, overview: int) -> Path:
-    """Write ``<stem>.png`` (ground truth | prediction) per val image and an overview sheet."""
+def draw_val_predictions(
+    runner: Runner, cfg: Config, out_dir: Path, overview: int, score_thr: float
+) -> Path:
+    """Write ``<stem>.png`` (ground truth | prediction) per val image and an overview sheet.
+
+    The overview puts two pairs side by side per row. Only predictions scoring above
+    ``score_thr`` are drawn (evaluation keeps the low-scoring ones, which COCO AP needs).
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
     model = runner.model
     model.cfg = cfg  # what mmdet's inference_detector reads the test pipeline from
@@ -89,11 +103,13 @@ def draw_val_predictions(runner: Runner, cfg: Config, out_dir: Path, overview: i
     classes = dataset.metainfo["classes"]
     palette = dataset.metainfo["palette"]
     pictures: List[np.ndarray] = []
+    gap = None
     for index in tqdm(range(len(dataset)), desc="drawing", unit="img"):
         sample = dataset[index]
         image_rgb = sample["img"][..., ::-1].copy()
         with torch.no_grad():
             pred = inference_detector(model, sample["img_path"]).pred_instances
+        pred = pred[pred.scores > score_thr]
         truth = draw_instances(
             image_rgb,
             sample["gt_masks"].masks.astype(bool),
@@ -103,13 +119,17 @@ def draw_val_predictions(runner: Runner, cfg: Config, out_dir: Path, overview: i
             palette,
         )
         guess = draw_instances(image_rgb, pred.masks, pred.labels, pred.scores, classes, palette)
-        gap = np.full((image_rgb.shape[0], 4, 3), 255, np.uint8)
+        gap = np.full((truth.shape[0], 4, 3), 255, np.uint8)
         picture = np.concatenate([truth, gap, guess], axis=1)
         stem = Path(sample["img_path"]).stem
         cv2.imwrite(str(out_dir / f"{stem}.png"), picture[..., ::-1])
         if len(pictures) < overview:
             pictures.append(picture)
-    sheet = np.concatenate(pictures, axis=0)
+    if len(pictures) % 2:
+        pictures.append(np.full_like(pictures[0], 255))
+    pairs = zip(pictures[0::2], pictures[1::2])
+    rows = [np.concatenate([left, gap, gap, right], axis=1) for left, right in pairs]
+    sheet = np.concatenate(rows, axis=0)
     sheet_path = out_dir / "overview.png"
     cv2.imwrite(str(sheet_path), sheet[..., ::-1])
     return sheet_path
@@ -122,13 +142,20 @@ def main() -> None:
     cfg.work_dir = args.work_dir
     check_splits(cfg)
     start = time.perf_counter()
-    runner = train(cfg)
+    runner = Runner.from_cfg(cfg) if args.skip_training else train(cfg)
     minutes = (time.perf_counter() - start) / 60
     metrics = evaluate_best(runner, args.work_dir)
-    sheet = draw_val_predictions(runner, cfg, Path(args.work_dir) / "overlays", args.overview)
+    sheet = draw_val_predictions(
+        runner, cfg, Path(args.work_dir) / "overlays", args.overview, args.show_score_thr
+    )
+    trained = (
+        ""
+        if args.skip_training
+        else (f"training: {minutes:.1f} min on {torch.get_num_threads()} CPU thread(s)\n")
+    )
     print(
         "\n== demo summary\n"
-        f"training: {minutes:.1f} min on {torch.get_num_threads()} CPU thread(s)\n"
+        f"{trained}"
         f"val mask mAP {metrics['coco/segm_mAP']:.3f} "
         f"(AP50 {metrics['coco/segm_mAP_50']:.3f}, AP75 {metrics['coco/segm_mAP_75']:.3f}); "
         f"box mAP {metrics['coco/bbox_mAP']:.3f}\n"

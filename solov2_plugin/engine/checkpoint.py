@@ -38,11 +38,36 @@ from mmengine.logging import HistoryBuffer
 from mmengine.runner import CheckpointLoader
 
 # Numeric dtype classes only: object, string and void dtypes could smuggle data.
-_NUMERIC_DTYPE_NAMES = (
-    "Bool Int8 Int16 Int32 Int64 UInt8 UInt16 UInt32 UInt64 Float16 Float32 Float64 "
-    "LongDouble Complex64 Complex128 CLongDouble Byte UByte Short UShort Int UInt Long "
-    "ULong LongLong ULongLong DateTime64 TimeDelta64"
-).split()
+_NUMERIC_DTYPE_NAMES = [
+    "Bool",
+    "Int8",
+    "Int16",
+    "Int32",
+    "Int64",
+    "UInt8",
+    "UInt16",
+    "UInt32",
+    "UInt64",
+    "Float16",
+    "Float32",
+    "Float64",
+    "LongDouble",
+    "Complex64",
+    "Complex128",
+    "CLongDouble",
+    "Byte",
+    "UByte",
+    "Short",
+    "UShort",
+    "Int",
+    "UInt",
+    "Long",
+    "ULong",
+    "LongLong",
+    "ULongLong",
+    "DateTime64",
+    "TimeDelta64",
+]
 
 
 class UnsafeCheckpointError(pickle.UnpicklingError):

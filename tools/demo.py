@@ -27,7 +27,7 @@ import numpy as np
 import torch
 from mmdet.apis import inference_detector
 from mmdet.registry import DATASETS
-from mmengine.config import Config
+from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 from tqdm import tqdm
 
@@ -43,6 +43,12 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", default="configs/solov2_demo.py")
     parser.add_argument("--work-dir", default="work_dirs/solov2_demo")
+    parser.add_argument(
+        "--cfg-options",
+        nargs="+",
+        action=DictAction,
+        help="override config keys, e.g. train_cfg.max_epochs=10",
+    )
     parser.add_argument(
         "--skip-training",
         action="store_true",
@@ -135,10 +141,24 @@ def draw_val_predictions(
     return sheet_path
 
 
+def format_metrics(metrics: Dict[str, float]) -> str:
+    """One line of COCO APs; CocoMetric reports none when nothing was predicted: AP 0."""
+
+    def ap(name: str) -> float:
+        return metrics.get(f"coco/{name}", 0.0)
+
+    return (
+        f"mask mAP {ap('segm_mAP'):.3f} (AP50 {ap('segm_mAP_50'):.3f}, "
+        f"AP75 {ap('segm_mAP_75'):.3f}); box mAP {ap('bbox_mAP'):.3f}"
+    )
+
+
 def main() -> None:
     """Run the whole demo and print a summary."""
     args = parse_args()
     cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
     cfg.work_dir = args.work_dir
     check_splits(cfg)
     start = time.perf_counter()
@@ -148,17 +168,11 @@ def main() -> None:
     sheet = draw_val_predictions(
         runner, cfg, Path(args.work_dir) / "overlays", args.overview, args.show_score_thr
     )
-    trained = (
-        ""
-        if args.skip_training
-        else (f"training: {minutes:.1f} min on {torch.get_num_threads()} CPU thread(s)\n")
-    )
+    print("\n== demo summary")
+    if not args.skip_training:
+        print(f"training: {minutes:.1f} min on {torch.get_num_threads()} CPU thread(s)")
     print(
-        "\n== demo summary\n"
-        f"{trained}"
-        f"val mask mAP {metrics['coco/segm_mAP']:.3f} "
-        f"(AP50 {metrics['coco/segm_mAP_50']:.3f}, AP75 {metrics['coco/segm_mAP_75']:.3f}); "
-        f"box mAP {metrics['coco/bbox_mAP']:.3f}\n"
+        f"val {format_metrics(metrics)}\n"
         f"pictures (ground truth | prediction): {sheet.parent} (overview: {sheet})"
     )
 

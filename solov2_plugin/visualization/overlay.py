@@ -4,17 +4,16 @@ Shapes used below: ``N`` instances, ``H`` x ``W`` image. Every function takes nu
 torch tensors (moved to the host and converted at the boundary) and returns numpy arrays.
 """
 
-import colorsys
 from typing import Optional, Sequence, Tuple, Union
 
 import cv2
 import numpy as np
 import torch
 
+from ..datasets.class_index import default_palette
+
 ArrayLike = Union[np.ndarray, torch.Tensor]
 Colour = Tuple[int, int, int]
-
-_GOLDEN_RATIO_CONJUGATE = 0.618033988749895
 
 
 def _to_numpy(value: ArrayLike) -> np.ndarray:
@@ -40,23 +39,6 @@ def _check_masks(masks: ArrayLike) -> np.ndarray:
             "stack one 2-D mask per instance (use shape (0, H, W) for no instances)."
         )
     return masks.astype(bool, copy=False)
-
-
-def _default_palette(num_classes: int) -> list:
-    """Distinct, bright RGB colours, one per class, the same on every call.
-
-    Args:
-        num_classes: Number of colours.
-
-    Returns:
-        list[tuple[int, int, int]]: ``num_classes`` RGB colours in 0..255.
-    """
-    palette = []
-    for index in range(num_classes):
-        hue = (0.02 + index * _GOLDEN_RATIO_CONJUGATE) % 1.0
-        red, green, blue = colorsys.hsv_to_rgb(hue, 0.8, 0.95)
-        palette.append((round(red * 255), round(green * 255), round(blue * 255)))
-    return palette
 
 
 def fused_label_map(masks: ArrayLike, scores: ArrayLike) -> np.ndarray:
@@ -196,7 +178,7 @@ def draw_instances(
     if not 0.0 <= alpha <= 1.0:
         raise ValueError(f"`alpha` must lie in [0, 1], got {alpha}.")
     if palette is None:
-        palette = _default_palette(len(class_names))
+        palette = default_palette(len(class_names))
     if len(palette) < len(class_names):
         raise ValueError(
             f"`palette` has {len(palette)} colours for {len(class_names)} classes; give one RGB "

@@ -14,7 +14,7 @@ from mmdet.models.losses.utils import weight_reduce_loss
 from mmdet.registry import MODELS
 from torch import Tensor, nn
 
-_REDUCTIONS = (None, "none", "mean", "sum")
+from .reduction import check_reduction
 
 
 def _dice_from_sums(inter: Tensor, pred_sq: Tensor, target_sq: Tensor, eps: float) -> Tensor:
@@ -95,10 +95,7 @@ class SOLOv2DiceLoss(nn.Module):
         reduction: str = "mean",
     ) -> None:
         super().__init__()
-        if reduction not in _REDUCTIONS[1:]:
-            raise ValueError(
-                f"SOLOv2DiceLoss: reduction must be 'none', 'mean' or 'sum', got {reduction!r}."
-            )
+        check_reduction("SOLOv2DiceLoss", "reduction", reduction, optional=False)
         self.use_sigmoid = use_sigmoid
         self.loss_weight = loss_weight
         self.eps = eps
@@ -140,11 +137,7 @@ class SOLOv2DiceLoss(nn.Module):
             Tensor: Scalar loss; with ``'none'``, shape (P,) (or (B,) when
             pooled).
         """
-        if reduction_override not in _REDUCTIONS:
-            raise ValueError(
-                "SOLOv2DiceLoss: reduction_override must be None, 'none', 'mean' or 'sum', "
-                f"got {reduction_override!r}."
-            )
+        check_reduction("SOLOv2DiceLoss", "reduction_override", reduction_override, optional=True)
         if pred.shape != target.shape:
             raise ValueError(
                 f"SOLOv2DiceLoss: pred {tuple(pred.shape)} and target {tuple(target.shape)} "

@@ -11,7 +11,7 @@ from mmdet.models.losses.utils import weight_reduce_loss
 from mmdet.registry import MODELS
 from torch import Tensor, nn
 
-_REDUCTIONS = (None, "none", "mean", "sum")
+from .reduction import check_reduction
 
 
 def sigmoid_focal_loss(
@@ -68,10 +68,7 @@ class SOLOv2FocalLoss(nn.Module):
         loss_weight: float = 1.0,
     ) -> None:
         super().__init__()
-        if reduction not in _REDUCTIONS[1:]:
-            raise ValueError(
-                f"SOLOv2FocalLoss: reduction must be 'none', 'mean' or 'sum', got {reduction!r}."
-            )
+        check_reduction("SOLOv2FocalLoss", "reduction", reduction, optional=False)
         self.gamma = gamma
         self.alpha = alpha
         self.reduction = reduction
@@ -100,11 +97,7 @@ class SOLOv2FocalLoss(nn.Module):
         Returns:
             Tensor: Scalar loss, or shape (M, C) with ``'none'``.
         """
-        if reduction_override not in _REDUCTIONS:
-            raise ValueError(
-                "SOLOv2FocalLoss: reduction_override must be None, 'none', 'mean' or 'sum', "
-                f"got {reduction_override!r}."
-            )
+        check_reduction("SOLOv2FocalLoss", "reduction_override", reduction_override, optional=True)
         reduction = reduction_override or self.reduction
         loss = sigmoid_focal_loss(pred, target, gamma=self.gamma, alpha=self.alpha)
         if weight is not None and weight.dim() == 1:

@@ -572,7 +572,8 @@ class SeedSample:
     box_mismatch: List[int] = field(default_factory=list)
 
 
-def _listing(values: Any, limit: int = 10) -> str:
+def short_listing(values: Any, limit: int = 10) -> str:
+    """``'a, b, c and 7 more'``: the first ``limit`` values, for error messages."""
     values = list(values)
     shown = ", ".join(str(v) for v in values[:limit])
     return shown + (f" and {len(values) - limit} more" if len(values) > limit else "")
@@ -629,7 +630,7 @@ def inspect_seed_sample(
             problems.append(
                 SeedFormatError(
                     paths.ann_path,
-                    f"Class name(s) {_listing(repr(n) for n in unknown)} are not among the "
+                    f"Class name(s) {short_listing(repr(n) for n in unknown)} are not among the "
                     f"dataset's classes {tuple(classes)}.",
                     "Fix the names in the file, or add the classes to metainfo['classes'] / "
                     "cls_ind.",
@@ -645,8 +646,8 @@ def inspect_seed_sample(
         problems.append(
             SeedFormatError(
                 paths.ann_path,
-                f"Label ID(s) {_listing(only_in_map)} of {Path(paths.label_map_path).name} have "
-                "no entry in the annotation.",
+                f"Label ID(s) {short_listing(only_in_map)} of "
+                f"{Path(paths.label_map_path).name} have no entry in the annotation.",
                 'Add an entry "<id>": {"class": ..., "bbox": ...} for each, or set those '
                 "pixels to 0 in the label map.",
             )
@@ -655,7 +656,7 @@ def inspect_seed_sample(
         problems.append(
             SeedFormatError(
                 paths.ann_path,
-                f"Label ID(s) {_listing(only_in_json)} of the annotation do not occur in "
+                f"Label ID(s) {short_listing(only_in_json)} of the annotation do not occur in "
                 f"{Path(paths.label_map_path).name}.",
                 "Remove those entries, or check that the label map is the right file and was "
                 "saved losslessly.",

@@ -9,11 +9,7 @@ from mmdet.structures.bbox import get_box_type
 from mmdet.structures.mask import BitmapMasks
 
 from ..instance_maps import index_label_map, instance_boxes, instance_masks
-from ..seed_io import SeedFormatError, read_label_map
-
-
-def _head(values: list, limit: int = 8) -> str:
-    return ", ".join(map(str, values[:limit])) + (", ..." if len(values) > limit else "")
+from ..seed_io import SeedFormatError, read_label_map, short_listing
 
 
 @TRANSFORMS.register_module()
@@ -94,8 +90,9 @@ class LoadSeedInstanceMasks(BaseTransform):
         if ids.tolist() != expected:
             raise SeedFormatError(
                 path,
-                f"The label map holds {len(ids)} IDs ({_head(ids.tolist())}) but its annotation "
-                f"listed {len(expected)} ({_head(expected)}) when the dataset was built.",
+                f"The label map holds {len(ids)} IDs ({short_listing(ids.tolist())}) but its "
+                f"annotation listed {len(expected)} ({short_listing(expected)}) when the dataset "
+                "was built.",
                 "The file changed since; rebuild the dataset (restart the run).",
             )
         num = len(expected)

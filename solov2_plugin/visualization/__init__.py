@@ -1,5 +1,23 @@
-"""Pictures of instance predictions: overlays and the seed's fused label image."""
+"""Pictures of instance predictions: overlays, ground truth | prediction pairs, sheets."""
 
-from .overlay import draw_instances, fused_label_map
+from .comparison import (
+    draw_gt_pred,
+    ground_truth_masks,
+    overview_sheet,
+    side_by_side,
+    write_overview,
+)
+from .overlay import LabelBox, draw_instances, fused_label_map, label_anchors, place_labels
 
-__all__ = ["draw_instances", "fused_label_map"]
+__all__ = [
+    "LabelBox",
+    "draw_gt_pred",
+    "draw_instances",
+    "fused_label_map",
+    "ground_truth_masks",
+    "label_anchors",
+    "overview_sheet",
+    "place_labels",
+    "side_by_side",
+    "write_overview",
+]

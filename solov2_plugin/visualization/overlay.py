@@ -4,7 +4,7 @@ Shapes used below: ``N`` instances, ``H`` x ``W`` image. Every function takes nu
 torch tensors (moved to the host and converted at the boundary) and returns numpy arrays.
 """
 
-from typing import Optional, Sequence, Tuple, Union
+from typing import List, NamedTuple, Optional, Sequence, Tuple, Union
 
 import cv2
 import numpy as np
@@ -81,36 +81,146 @@ def _text_colour(background: Colour) -> Colour:
     return (0, 0, 0) if luminance > 140 else (255, 255, 255)
 
 
-def _draw_tag(
-    canvas: np.ndarray,
-    text: str,
-    anchor: Tuple[int, int],
-    colour: Colour,
+class LabelBox(NamedTuple):
+    """Where an instance's label goes: its text box and font scale.
+
+    Attributes:
+        x0: Left edge of the box (px, inclusive).
+        y0: Top edge of the box (px, inclusive).
+        x1: Right edge of the box (px, exclusive).
+        y1: Bottom edge of the box (px, exclusive).
+        font_scale: OpenCV font scale of the text.
+    """
+
+    x0: int
+    y0: int
+    x1: int
+    y1: int
+    font_scale: float
+
+    def overlaps(self, other: "LabelBox") -> bool:
+        """Whether the two boxes share a pixel."""
+        return (
+            self.x0 < other.x1 and other.x0 < self.x1 and self.y0 < other.y1 and other.y0 < self.y1
+        )
+
+
+_FONT = cv2.FONT_HERSHEY_SIMPLEX
+# Font scales tried for a label, relative to the full size, before it is left out.
+_LABEL_SHRINK = (1.0, 0.75, 0.55)
+
+
+def _label_size(text: str, font_scale: float) -> Tuple[int, int]:
+    """Width and height (px) of the filled box behind ``text``."""
+    (text_w, text_h), baseline = cv2.getTextSize(text, _FONT, font_scale, 1)
+    return text_w + 2, text_h + baseline + 2
+
+
+def label_anchors(mask: np.ndarray, max_anchors: int = 32) -> np.ndarray:
+    """Points inside a mask to centre its label on, the farthest from the mask's edge first.
+
+    The first point is a pixel of the mask farthest from its background (its "pole"); the
+    others are spread over the rest of the mask in decreasing distance, so a label that
+    collides at the pole can move elsewhere inside its own mask.
+
+    Args:
+        mask: One instance mask, shape (H, W), bool.
+        max_anchors: At most this many points.
+
+    Returns:
+        np.ndarray: Points (x, y), shape (K, 2), int64, K <= ``max_anchors`` (0 for an
+        empty mask).
+    """
+    rows = np.flatnonzero(mask.any(axis=1))
+    if rows.size == 0:
+        return np.zeros((0, 2), dtype=np.int64)
+    cols = np.flatnonzero(mask.any(axis=0))
+    top, left = rows[0], cols[0]
+    # Pad by one pixel so the crop's border counts as background.
+    crop = np.pad(mask[top : rows[-1] + 1, left : cols[-1] + 1], 1).astype(np.uint8)
+    distance = cv2.distanceTransform(crop, cv2.DIST_L2, 3)
+    ys, xs = np.nonzero(crop)
+    order = np.argsort(-distance[ys, xs], kind="stable")
+    picks = np.unique(np.linspace(0, order.size - 1, min(max_anchors, order.size)).round())
+    chosen = order[picks.astype(np.int64)]
+    return np.stack([xs[chosen] - 1 + left, ys[chosen] - 1 + top], axis=1).astype(np.int64)
+
+
+def place_labels(
+    masks: ArrayLike,
+    texts: Sequence[str],
     font_scale: float,
-) -> None:
-    """Draw ``text`` on a filled box just above ``anchor`` (x, y), or below it at the top edge.
+    priority: Optional[ArrayLike] = None,
+) -> List[Optional[LabelBox]]:
+    """Place one text label per instance inside its own mask, with no two labels overlapping.
+
+    Labels are placed one at a time, highest ``priority`` first (ties: input order). Each is
+    centred on a point of its mask far from the mask's edge (:func:`label_anchors`), moved
+    inside the image if it sticks out, and must not overlap a label already placed; when no
+    point of its mask gives room, the label is tried smaller (3/4, then about 1/2 of
+    ``font_scale``) and left out when it still collides.
+
+    Args:
+        masks: Instance masks, shape (N, H, W), bool.
+        texts: The label of each instance, N strings.
+        font_scale: OpenCV font scale of a label at full size.
+        priority: Shape (N,); higher is placed first. None places the smallest masks first
+            (they have the fewest places to go).
+
+    Returns:
+        list[LabelBox | None]: Per instance, in input order, its label box, or None for an
+        empty mask or a label left out.
+    """
+    masks = _check_masks(masks)
+    num_masks, height, width = masks.shape
+    if len(texts) != num_masks:
+        raise ValueError(f"`texts` has {len(texts)} entries for {num_masks} masks; give one each.")
+    if priority is None:
+        order = np.argsort(masks.sum(axis=(1, 2)), kind="stable")
+    else:
+        priority = _to_numpy(priority).astype(np.float64, copy=False)
+        if priority.shape != (num_masks,):
+            raise ValueError(
+                f"`priority` must have shape ({num_masks},) to match `masks`, got {priority.shape}."
+            )
+        order = np.argsort(-priority, kind="stable")
+    placed: List[Optional[LabelBox]] = [None] * num_masks
+    taken: List[LabelBox] = []
+    for index in order:
+        anchors = label_anchors(masks[index])
+        for shrink in _LABEL_SHRINK if anchors.size else ():
+            scale = font_scale * shrink
+            box_w, box_h = _label_size(texts[index], scale)
+            for x, y in anchors:
+                x0 = int(min(max(x - box_w // 2, 0), max(width - box_w, 0)))
+                y0 = int(min(max(y - box_h // 2, 0), max(height - box_h, 0)))
+                box = LabelBox(x0, y0, x0 + box_w, y0 + box_h, scale)
+                if not any(box.overlaps(other) for other in taken):
+                    placed[index] = box
+                    taken.append(box)
+                    break
+            if placed[index] is not None:
+                break
+    return placed
+
+
+def _draw_tag(canvas: np.ndarray, text: str, box: LabelBox, colour: Colour) -> None:
+    """Draw ``text`` on a filled box of ``colour``, in place.
 
     Args:
         canvas: RGB image, shape (H, W, 3), uint8, drawn on in place.
         text: Tag text.
-        anchor: Top-left corner (x, y) of the instance's box.
+        box: Where the tag goes and its font scale (:func:`place_labels`).
         colour: Box colour (RGB).
-        font_scale: OpenCV font scale.
     """
-    height, width = canvas.shape[:2]
-    font = cv2.FONT_HERSHEY_SIMPLEX
-    (text_w, text_h), baseline = cv2.getTextSize(text, font, font_scale, 1)
-    box_w, box_h = text_w + 2, text_h + baseline + 2
-    x0 = int(min(max(anchor[0], 0), max(width - box_w, 0)))
-    y0 = anchor[1] - box_h if anchor[1] - box_h >= 0 else anchor[1]
-    y0 = int(min(y0, max(height - box_h, 0)))
-    cv2.rectangle(canvas, (x0, y0), (x0 + box_w - 1, y0 + box_h - 1), colour, thickness=-1)
+    (_, text_h), _ = cv2.getTextSize(text, _FONT, box.font_scale, 1)
+    cv2.rectangle(canvas, (box.x0, box.y0), (box.x1 - 1, box.y1 - 1), colour, thickness=-1)
     cv2.putText(
         canvas,
         text,
-        (x0 + 1, y0 + 1 + text_h),
-        font,
-        font_scale,
+        (box.x0 + 1, box.y0 + 1 + text_h),
+        _FONT,
+        box.font_scale,
         _text_colour(colour),
         thickness=1,
         lineType=cv2.LINE_AA,
@@ -130,7 +240,10 @@ def draw_instances(
 
     Masks are filled in ascending score order (the best one ends on top), then outlined (holes
     too) in their class colour; each gets a tag ``"<class> <score>"`` (the class name alone when
-    ``scores`` is None) at the top-left corner of its box. Empty masks draw nothing.
+    ``scores`` is None) inside its own mask, far from the mask's edge, where it overlaps no other
+    tag: tags that would collide move, shrink or are left out (:func:`place_labels`; the best
+    scoring, or without scores the smallest, instances are served first). Empty masks draw
+    nothing.
 
     Args:
         image: RGB image, shape (H, W, 3), uint8. Not modified.
@@ -199,13 +312,11 @@ def draw_instances(
         mask = masks[index].astype(np.uint8)
         contours, _ = cv2.findContours(mask, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_NONE)
         cv2.drawContours(canvas, contours, -1, colours[index], thickness=line_width)
+    texts = [class_names[int(label)] for label in labels]
+    if scores is not None:
+        texts = [f"{text} {score:.2f}" for text, score in zip(texts, scores)]
+    boxes = place_labels(masks, texts, font_scale, scores)
     for index in order:
-        rows = np.flatnonzero(masks[index].any(axis=1))
-        if rows.size == 0:
-            continue
-        cols = np.flatnonzero(masks[index].any(axis=0))
-        text = class_names[int(labels[index])]
-        if scores is not None:
-            text = f"{text} {scores[index]:.2f}"
-        _draw_tag(canvas, text, (int(cols[0]), int(rows[0])), colours[index], font_scale)
+        if boxes[index] is not None:
+            _draw_tag(canvas, texts[index], boxes[index], colours[index])
     return canvas

@@ -1,0 +1,197 @@
+"""Runner configs for the train, test and demo tools: one loader, the tools' options on top.
+
+``tools/train.py``, ``tools/test.py`` and ``tools/demo.py`` are thin command-line wrappers
+over these functions, so every option is applied the same way and can be tested on the
+resulting :class:`mmengine.config.Config` without running anything::
+
+    from solov2_plugin.apis import build_train_config
+
+    cfg = build_train_config('configs/solov2_demo.py', resume='auto',
+                             cfg_options={'train_cfg.max_epochs': 2})
+    Runner.from_cfg(cfg).train()
+"""
+
+from __future__ import annotations
+
+import os.path as osp
+from typing import Any, Mapping, Optional
+
+import torch
+from mmengine.config import Config
+
+LAUNCHERS = ("none", "pytorch", "slurm", "mpi")
+GT_PRED_HOOK = "GTPredOverlayHook"
+
+
+def default_work_dir(config: str) -> str:
+    """``work_dirs/<config name without .py>``, mmdet's default work dir.
+
+    Args:
+        config: Path of the config file.
+
+    Returns:
+        str: The work dir, relative to the current folder.
+    """
+    return osp.join("work_dirs", osp.splitext(osp.basename(config))[0])
+
+
+def _apply_cfg_options(cfg: Config, cfg_options: Optional[Mapping[str, Any]]) -> None:
+    """Merge ``--cfg-options`` (dotted keys) into ``cfg``, in place.
+
+    The single place where command-line overrides enter a config: whatever has to follow
+    from them (e.g. a top-level ``data_root`` or ``classes`` reaching the datasets and the
+    head) belongs right after the merge below.
+    """
+    if not cfg_options:
+        return
+    cfg.merge_from_dict(dict(cfg_options))
+    # Follow-ups of the overrides go here (see the docstring).
+
+
+def load_config(
+    config: str,
+    work_dir: Optional[str] = None,
+    cfg_options: Optional[Mapping[str, Any]] = None,
+    launcher: str = "none",
+) -> Config:
+    """Load a config, apply the overrides and settle the work dir and launcher.
+
+    Args:
+        config: Path of the config file.
+        work_dir: Where logs and checkpoints go; the config's ``work_dir`` when None, else
+            ``work_dirs/<config name>``.
+        cfg_options: Overrides with dotted keys, e.g. ``{'train_cfg.max_epochs': 2}``.
+        launcher: ``'none'`` (one process), ``'pytorch'``, ``'slurm'`` or ``'mpi'``.
+
+    Returns:
+        Config: The config, with ``work_dir`` and ``launcher`` set.
+
+    Raises:
+        FileNotFoundError: The config file does not exist.
+        ValueError: An unknown launcher.
+    """
+    if not osp.isfile(config):
+        raise FileNotFoundError(
+            f"Config file '{config}' does not exist; pass the path of a config such as "
+            "configs/solov2_demo.py."
+        )
+    if launcher not in LAUNCHERS:
+        raise ValueError(f"launcher must be one of {LAUNCHERS}, got '{launcher}'.")
+    cfg = Config.fromfile(config)
+    _apply_cfg_options(cfg, cfg_options)
+    cfg.launcher = launcher
+    cfg.work_dir = work_dir or cfg.get("work_dir") or default_work_dir(config)
+    return cfg
+
+
+def check_amp_available() -> None:
+    """Raise when automatic mixed precision cannot run here.
+
+    mmengine's ``AmpOptimWrapper`` needs a CUDA (or NPU, MLU, MUSA) device; on a CPU it
+    fails with an assertion deep inside the runner, after the model and data are built.
+
+    Raises:
+        ValueError: No CUDA GPU is available.
+    """
+    if not torch.cuda.is_available():
+        raise ValueError(
+            "--amp (automatic mixed precision) needs a CUDA GPU and none is available here; "
+            "train without --amp."
+        )
+
+
+def build_train_config(
+    config: str,
+    work_dir: Optional[str] = None,
+    cfg_options: Optional[Mapping[str, Any]] = None,
+    launcher: str = "none",
+    resume: Optional[str] = None,
+    amp: bool = False,
+) -> Config:
+    """The config ``tools/train.py`` trains with.
+
+    Args:
+        config: Path of the config file.
+        work_dir: See :func:`load_config`.
+        cfg_options: See :func:`load_config`.
+        launcher: See :func:`load_config`.
+        resume: ``'auto'`` resumes from the latest checkpoint in the work dir, a path
+            resumes from that checkpoint; None starts afresh (from ``load_from`` if set).
+        amp: Train with automatic mixed precision (``AmpOptimWrapper``, dynamic loss scale).
+
+    Returns:
+        Config: The config for ``Runner.from_cfg``.
+
+    Raises:
+        FileNotFoundError: The config, or the checkpoint named by ``resume``, does not exist.
+        ValueError: ``amp`` without a CUDA GPU, or an unknown launcher.
+    """
+    if amp:
+        check_amp_available()
+    if resume not in (None, "auto") and not osp.isfile(resume):
+        raise FileNotFoundError(
+            f"Checkpoint '{resume}' to resume from does not exist; pass an existing .pth file "
+            "or '--resume auto' (the latest checkpoint in the work dir)."
+        )
+    cfg = load_config(config, work_dir, cfg_options, launcher)
+    if amp:
+        cfg.optim_wrapper.type = "AmpOptimWrapper"
+        cfg.optim_wrapper.setdefault("loss_scale", "dynamic")
+    if resume == "auto":
+        cfg.resume, cfg.load_from = True, None
+    elif resume is not None:
+        cfg.resume, cfg.load_from = True, resume
+    return cfg
+
+
+def build_test_config(
+    config: str,
+    checkpoint: str,
+    work_dir: Optional[str] = None,
+    cfg_options: Optional[Mapping[str, Any]] = None,
+    launcher: str = "none",
+    out: Optional[str] = None,
+    show_dir: Optional[str] = None,
+    show_score_thr: float = 0.3,
+) -> Config:
+    """The config ``tools/test.py`` evaluates with.
+
+    Args:
+        config: Path of the config file.
+        checkpoint: The weights to evaluate (``.pth``), set as ``load_from``.
+        work_dir: See :func:`load_config`.
+        cfg_options: See :func:`load_config`.
+        launcher: See :func:`load_config`.
+        out: Dump the predictions to this ``.pkl`` file (mmdet's ``DumpDetResults``).
+        show_dir: Draw ground truth | prediction per test image into this folder
+            (:class:`~solov2_plugin.engine.GTPredOverlayHook`; a relative folder lies under
+            ``<work_dir>/<timestamp>``, as with mmdet's ``--show-dir``).
+        show_score_thr: Only predictions scoring above this are drawn.
+
+    Returns:
+        Config: The config for ``Runner.from_cfg``.
+
+    Raises:
+        FileNotFoundError: The config or the checkpoint does not exist.
+        ValueError: ``out`` is not a ``.pkl`` file, or an unknown launcher.
+    """
+    if not osp.isfile(checkpoint):
+        raise FileNotFoundError(
+            f"Checkpoint '{checkpoint}' does not exist; train one with tools/train.py (its work "
+            "dir keeps epoch_*.pth and best_*.pth) or pass the path of an existing .pth file."
+        )
+    if out is not None and not out.endswith((".pkl", ".pickle")):
+        raise ValueError(f"--out must name a .pkl file, got '{out}'.")
+    cfg = load_config(config, work_dir, cfg_options, launcher)
+    cfg.load_from = checkpoint
+    if show_dir:
+        # Our hook draws ground truth beside prediction (mmdet's DetVisualizationHook draws
+        # the test pipeline's ground truth, which holds none: an empty panel).
+        hooks = [h for h in cfg.get("custom_hooks", []) if h.get("type") != GT_PRED_HOOK]
+        hooks.append(dict(type=GT_PRED_HOOK, out_dir=show_dir, score_thr=show_score_thr))
+        cfg.custom_hooks = hooks
+    if out is not None:
+        evaluators = cfg.test_evaluator
+        evaluators = list(evaluators) if isinstance(evaluators, (list, tuple)) else [evaluators]
+        cfg.test_evaluator = [*evaluators, dict(type="DumpDetResults", out_file_path=out)]
+    return cfg

@@ -1,7 +1,13 @@
 # SOLOv2 with the seed's default model: ResNeXt-50 32x4d, GELU + GroupNorm(32), trained from
 # scratch on the seed-format demo data (data/demo/{train,val}). The comment beside each model
-# setting names the seed parameter it mirrors (see the seed's README).
-#   python tools/train.py configs/solov2_x50.py
+# setting names the seed parameter it mirrors (see the seed's README); "differs from the seed"
+# marks where it does not, and why.
+#   python tools/train.py configs/solov2_x50.py    # ~30 s an iteration on 2 CPU cores: use a GPU,
+#                                                  # or configs/solov2_demo.py on a CPU
+# Your own data: python tools/train.py configs/solov2_x50.py \
+#   --cfg-options data_root=my_data/ classes="['particle','bubble']"
+# (splits in my_data/train and my_data/val; data_root and classes reach every dataset and the
+# head's num_classes, see solov2_plugin.apis.merge_cfg_options).
 # The seed's `load_backbone` becomes the backbone's init_cfg: None trains from scratch and
 # fetches nothing; init_cfg=dict(type='Pretrained', checkpoint='/path/to/resnext50.pth')
 # starts from a local checkpoint of mmdet's ResNeXt (keys without the 'backbone.' prefix).
@@ -10,7 +16,6 @@ _base_ = ["mmdet::_base_/default_runtime.py", "mmdet::_base_/schedules/schedule_
 custom_imports = dict(imports=["solov2_plugin"], allow_failed_imports=False)
 
 classes = ("disc", "block", "triangle", "ring", "rod")  # seed: cls_ind (background dropped)
-num_classes = len(classes)  # seed: ncls
 data_root = "data/demo/"
 input_size = (1536, 768)  # seed: imshape=(768, 1536, 3); mmdet scales are (w, h)
 
@@ -27,15 +32,19 @@ model = dict(
         pad_mask=True,
         pad_size_divisor=32,
     ),
+    # seed: backbone='resnext50'. Differs from the seed: the seed's ResNeXt-50 is an SE-ResNeXt
+    # (squeeze-and-excitation in every block) with GN and GELU throughout and no max-pool in its
+    # stem. mmdet's ResNeXt (BN-style stem with max-pool, ReLU, no SE) is kept so that mmdet's
+    # and torchvision's published ResNeXt-50 weights load into it; GN replaces BN as in the seed.
     backbone=dict(
-        type="ResNeXt",  # seed: backbone='resnext50'
+        type="ResNeXt",
         depth=50,
         groups=32,
         base_width=4,
         num_stages=4,
         out_indices=(0, 1, 2, 3),  # seed: connection_layers C2..C5
         frozen_stages=-1,  # from scratch: every stage trains
-        norm_cfg=norm_cfg,  # seed: normalization
+        norm_cfg=norm_cfg,  # seed: normalization (mmdet's ResNeXt has no act_cfg: ReLU stays)
         norm_eval=False,
         style="pytorch",
         init_cfg=None,  # seed: load_backbone=False (see the header)
@@ -46,13 +55,15 @@ model = dict(
         out_channels=256,  # seed: FPN_filters
         start_level=0,
         num_outs=5,  # seed: extra_FPN_layers=1 (P6 on top of P2..P5)
-        add_extra_convs="on_output",  # P6 by a stride-2 conv on P5
-        norm_cfg=norm_cfg,  # seed: normalization
-        act_cfg=act_cfg,  # seed: activation
+        # Differs from the seed: mmdet's P6 is a stride-2 3x3 conv on P5's output; the seed
+        # builds its extra level its own way. Both give a stride-64 level of FPN_filters channels.
+        add_extra_convs="on_output",
+        # As in the seed, the FPN has no normalisation and no activation (mmdet's defaults);
+        # the seed's `normalization` and `activation` apply to the head and the mask branch.
     ),
     mask_head=dict(
         type="SOLOv2DynamicHead",
-        num_classes=num_classes,  # seed: ncls
+        num_classes=len(classes),  # seed: ncls
         in_channels=256,  # seed: FPN_filters
         feat_channels=256,  # seed: head_filters
         stacked_convs=4,  # seed: head_layers
@@ -62,9 +73,6 @@ model = dict(
         num_grids=(64, 36, 24, 16, 12),  # seed: grid_sizes
         keep_aspect_grids=True,  # seed: S cells on the long side (a 32 x 64 grid at 768 x 1536)
         dynamic_conv_size=1,  # seed: kernel_size
-        assign_mode="seed",  # seed: centre and extent from the mask
-        offset_factor=0.25,  # seed: offset_factor
-        route_thin=True,  # seed: thin but large objects go to the level fitting their short side
         norm_cfg=norm_cfg,  # seed: normalization
         act_cfg=act_cfg,  # seed: activation
         mask_feature_head=dict(
@@ -84,6 +92,14 @@ model = dict(
         # seed: lossweights[1]; dice per instance (the seed pools an image's instances
         # together: pooled=True reproduces it).
         loss_mask=dict(type="SOLOv2DiceLoss", use_sigmoid=True, loss_weight=1.0),
+    ),
+    # Target assignment (the detector hands train_cfg to the head).
+    train_cfg=dict(
+        assigner=dict(
+            type="SOLOv2MaskExtentAssigner",  # seed: centre and extent from the mask
+            offset_factor=0.25,  # seed: offset_factor
+            route_thin=True,  # seed: thin but large objects go to the level fitting their short side
+        )
     ),
     test_cfg=dict(
         nms_pre=500,
@@ -166,3 +182,5 @@ default_hooks = dict(
         rule="greater",
     ),
 )
+# A head whose num_classes differs from the dataset's classes stops the run with the key to set.
+custom_hooks = [dict(type="ClassCountCheckHook")]

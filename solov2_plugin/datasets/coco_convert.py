@@ -1,7 +1,7 @@
 """Conversion between the seed's label maps and COCO instance annotations.
 
-Pure functions (no file I/O): ``tools/convert_dataset.py`` reads and writes the
-files. The seed -> COCO direction writes masks as compressed RLE and keeps each
+Pure functions (no file I/O): :mod:`.coco_files` reads and writes the files.
+The seed -> COCO direction writes masks as compressed RLE and keeps each
 instance's seed label ID under the extra key ``seed_label_id``, so that the way
 back rebuilds the very same label maps.
 

@@ -9,15 +9,25 @@ from mmengine import list_from_file
 
 from .class_index import check_classes, default_palette, read_cls_ind
 from .coco_convert import encode_instance_rles
+from .errors import short_listing
 from .instance_maps import instance_areas
-from .seed_io import SeedSample, read_seed_sample, scan_seed_split
+from .seed_validation import SeedSample, read_seed_sample
+from .semantic_maps import semantic_map_advice, semantic_map_evidence
+from .split_pairing import DEFAULT_DATA_PREFIX, scan_seed_split
 
-DEFAULT_DATA_PREFIX = dict(img="images", seg="labels", ann="annotations")
 _FILTER_KEYS = {"filter_empty_gt", "min_size"}
 
 
 class SeedBoxMismatchWarning(UserWarning):
     """A JSON box differs from the box of its instance's mask by more than the tolerance."""
+
+
+class SeedSemanticMapWarning(UserWarning):
+    """Label maps look like semantic (class) maps: one ID covers many separate regions."""
+
+
+class SeedImageDepthWarning(UserWarning):
+    """16-bit images would be cut to their high byte by ``LoadImageFromFile``."""
 
 
 @DATASETS.register_module()
@@ -38,7 +48,12 @@ class SeedInstanceDataset(BaseDetDataset):
       ``ignore_flag`` (1 for ``"iscrowd": 1`` entries), ``mask`` (compressed
       COCO RLE at the original size), ``area`` (mask pixels) and ``label_id``.
 
+    ``LoadSeedImage`` reads its image (8/16-bit, greyscale, RGBA) and
     ``LoadSeedInstanceMasks`` turns a sample into ``gt_masks`` and friends.
+    Building warns once (:class:`SeedSemanticMapWarning`) when label maps look
+    like semantic maps (see :mod:`.semantic_maps`), and once
+    (:class:`SeedImageDepthWarning`) when the pipeline reads 16-bit images
+    with mmcv's ``LoadImageFromFile``.
     mmdet's ``CocoMetric`` without ``ann_file`` builds its ground truth from
     ``instances``: add ``'instances'`` to ``PackDetInputs``' ``meta_keys`` in
     the evaluation pipeline.
@@ -167,7 +182,7 @@ class SeedInstanceDataset(BaseDetDataset):
             raise problems[0]
         classes = self._metainfo["classes"]
         label_of = {name: label for label, name in enumerate(classes)}
-        data_list = []
+        data_list, semantic, deep_images = [], [], []
         for img_id, paths in enumerate(samples, start=1):
             sample = read_seed_sample(
                 paths,
@@ -184,8 +199,38 @@ class SeedInstanceDataset(BaseDetDataset):
                     SeedBoxMismatchWarning,
                     stacklevel=2,
                 )
+            class_indices = [self.category_ids[label_of[n]] for n in sample.class_names]
+            evidence = semantic_map_evidence(
+                sample.ids.tolist(), sample.region_counts, class_indices
+            )
+            if evidence:
+                semantic.append(f"{paths.label_map_path} ({evidence})")
+            if sample.image is not None and sample.image.bits > 8:
+                deep_images.append(f"{paths.img_path} ({sample.image.describe()})")
             data_list.append(self._data_info(sample, img_id, label_of))
+        self._warn_about_files(semantic, deep_images, len(samples))
         return data_list
+
+    def _warn_about_files(self, semantic: List[str], deep_images: List[str], total: int) -> None:
+        """One warning for suspected semantic maps, one for 16-bit images cut by the pipeline."""
+        if semantic:
+            warnings.warn(
+                f"{len(semantic)} of {total} label maps of {self.data_root} look like semantic "
+                f"(class) maps, not instance maps: {short_listing(semantic, 3)}. "
+                + semantic_map_advice(),
+                SeedSemanticMapWarning,
+                stacklevel=3,
+            )
+        loads = [type(t).__name__ for t in getattr(self.pipeline, "transforms", [])]
+        if deep_images and "LoadImageFromFile" in loads:
+            warnings.warn(
+                f"{len(deep_images)} of {total} images of {self.data_root} have more than 8 bits "
+                f"per channel: {short_listing(deep_images, 3)}. mmcv's LoadImageFromFile keeps "
+                "only their high byte (e.g. values 0..1728 become 0..6); use "
+                "dict(type='LoadSeedImage') in the pipeline instead.",
+                SeedImageDepthWarning,
+                stacklevel=3,
+            )
 
     @staticmethod
     def _data_info(sample: SeedSample, img_id: int, label_of: Mapping[str, int]) -> dict:

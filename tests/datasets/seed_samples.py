@@ -1,11 +1,18 @@
 """Helpers writing tiny seed-format samples for the dataset tests."""
 
 from pathlib import Path
-from typing import Dict, Optional, Sequence
+from typing import Any, Dict, Optional, Sequence, Tuple
 
 import numpy as np
+import torch
+from mmdet.registry import MODELS
+from mmengine.config import Config
+from mmengine.optim import build_optim_wrapper
+from mmengine.registry import init_default_scope
+from mmengine.runner import Runner
 
-from solov2_plugin.datasets.seed_io import write_seed_sample
+from solov2_plugin.datasets import SeedInstanceDataset
+from solov2_plugin.datasets.seed_writers import write_seed_sample
 
 CLASSES = ("disc", "block", "triangle")
 
@@ -45,3 +52,28 @@ def write_sample(
     image = rng.integers(0, 256, (*size, 3), dtype=np.uint8)
     names = classes or {i: CLASSES[k % len(CLASSES)] for k, i in enumerate(ids)}
     return write_seed_sample(root, stem, image, label_map, names, **kwargs)
+
+
+def seed_dataset(root: Path, **kwargs) -> SeedInstanceDataset:
+    """The split at ``root`` as a dataset of :data:`CLASSES` unless ``metainfo`` is given."""
+    kwargs.setdefault("metainfo", dict(classes=CLASSES))
+    return SeedInstanceDataset(data_root=str(root), **kwargs)
+
+
+def build_training(config_file: Path) -> Tuple[Any, Any, Any]:
+    """Model (seed 0, weights initialised), train loader and optimiser wrapper of a config.
+
+    Args:
+        config_file (Path): An mmdet config with ``model``, ``train_dataloader`` and
+            ``optim_wrapper``.
+
+    Returns:
+        tuple: ``(model, loader, optim_wrapper)``.
+    """
+    cfg = Config.fromfile(str(config_file))
+    init_default_scope("mmdet")
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    loader = Runner.build_dataloader(cfg.train_dataloader)
+    return model, loader, build_optim_wrapper(model, cfg.optim_wrapper)

@@ -3,12 +3,7 @@
 import math
 
 import torch
-from mmdet.registry import MODELS
-from mmengine.config import Config
-from mmengine.optim import build_optim_wrapper
-from mmengine.registry import init_default_scope
-from mmengine.runner import Runner
-from seed_samples import CLASSES, write_sample
+from seed_samples import CLASSES, build_training, write_sample
 
 CONFIG = """
 _base_ = "mmdet::mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py"
@@ -56,13 +51,7 @@ def test_mask_rcnn_training_steps_on_seed_format_including_an_empty_image(tmp_pa
     write_sample(root, "d", (70000,))
     config_file = tmp_path / "mask_rcnn_seed.py"
     config_file.write_text(CONFIG.format(root=root, classes=CLASSES))
-    cfg = Config.fromfile(str(config_file))
-    init_default_scope("mmdet")
-    torch.manual_seed(0)
-    model = MODELS.build(cfg.model)
-    model.init_weights()
-    loader = Runner.build_dataloader(cfg.train_dataloader)
-    optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
+    model, loader, optim_wrapper = build_training(config_file)
     before = model.roi_head.mask_head.conv_logits.weight.detach().clone()
     batches, empty_seen = 0, False
     for data in loader:

@@ -4,12 +4,7 @@ import json
 import math
 
 import torch
-from mmdet.registry import MODELS
-from mmengine.config import Config
-from mmengine.optim import build_optim_wrapper
-from mmengine.registry import init_default_scope
-from mmengine.runner import Runner
-from seed_samples import CLASSES, write_sample
+from seed_samples import CLASSES, build_training, write_sample
 
 from solov2_plugin import config_path
 from solov2_plugin.datasets import SeedInstanceDataset
@@ -71,13 +66,7 @@ def test_solov2_trains_on_a_coco_json(tmp_path):
             num_classes=len(CLASSES),
         )
     )
-    cfg = Config.fromfile(str(config_file))
-    init_default_scope("mmdet")
-    torch.manual_seed(0)
-    model = MODELS.build(cfg.model)
-    model.init_weights()
-    loader = Runner.build_dataloader(cfg.train_dataloader)
-    optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
+    model, loader, optim_wrapper = build_training(config_file)
     kernel_conv = model.mask_head.kernel_pred.weight
     before = kernel_conv.detach().clone()
     (data,) = list(loader)

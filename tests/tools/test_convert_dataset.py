@@ -1,109 +1,47 @@
-"""tools/convert_dataset.py: seed -> COCO -> seed gives identical label maps; COCO polygons in."""
+"""tools/convert_dataset.py, run as a command: seed2coco and coco2seed, errors on stderr."""
 
-import importlib.util
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
-import pytest
-from PIL import Image
-from pycocotools import mask as mask_utils
 
-from solov2_plugin.datasets import read_annotation, read_label_map, write_seed_sample
+from solov2_plugin.datasets import read_label_map, write_seed_sample
 
-TOOL = Path(__file__).resolve().parents[2] / "tools" / "convert_dataset.py"
-CLS_IND = {"background": 0, "disc": 1, "ring": 4}
+REPO = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="module")
-def convert():
-    spec = importlib.util.spec_from_file_location("convert_dataset_tool", TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.main
+def run(*args: str) -> subprocess.CompletedProcess:
+    command = [sys.executable, "tools/convert_dataset.py", *args]
+    return subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=120)
 
 
-def seed_split(root: Path) -> None:
-    rng = np.random.default_rng(0)
-    specs = {"a": (7, 300, 65000, 70000), "b": (2, 9), "c": ()}
-    for stem, ids in specs.items():
-        label_map = np.zeros((40, 56), np.int64)
-        for k, label_id in enumerate(ids):
-            y, x = 3 + 9 * k, 2 + 7 * k
-            label_map[y : y + 8, x : x + 20] = label_id
-        label_map[0, 55] = ids[-1] if ids else 0
-        image = rng.integers(0, 256, (40, 56, 3), dtype=np.uint8)
-        names = {label_id: ("disc", "ring")[k % 2] for k, label_id in enumerate(ids)}
-        write_seed_sample(root, stem, image, label_map, names, crowd_ids=ids[1:2] if ids else ())
-
-
-def test_round_trip_gives_identical_label_maps_and_classes(tmp_path, convert, capsys):
-    source = tmp_path / "seed"
-    seed_split(source)
-    (tmp_path / "classes.json").write_text(json.dumps(CLS_IND))
-    coco_json = tmp_path / "coco" / "train.json"
-    assert (
-        convert(
-            ["seed2coco", str(source), str(coco_json), "--cls-ind", str(tmp_path / "classes.json")]
-        )
-        == 0
+def test_round_trip_through_the_command_line(tmp_path):
+    label_map = np.zeros((12, 16), np.int64)
+    label_map[1:5, 2:9], label_map[6:11, 3:7] = 7, 300
+    write_seed_sample(
+        tmp_path / "seed", "a", np.zeros((12, 16, 3), np.uint8), label_map, {7: "a", 300: "b"}
     )
-    coco = json.loads(coco_json.read_text())
-    assert [c["id"] for c in coco["categories"]] == [1, 4]
-    assert len(coco["annotations"]) == 6 and all(
-        isinstance(a["segmentation"]["counts"], str) for a in coco["annotations"]
+    coco_json = tmp_path / "coco.json"
+    done = run("seed2coco", str(tmp_path / "seed"), str(coco_json), "--classes", "a", "b")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == f"{coco_json}: 1 images, 2 annotations, 2 categories\n"
+    images = str(tmp_path / "seed" / "images")
+    done = run("coco2seed", str(coco_json), images, str(tmp_path / "back"), "--no-progress")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.endswith(
+        "1 images, 2 classes (classes.json); 0 overlapping pixels, 0 annotations dropped\n"
     )
-    back = tmp_path / "back"
-    assert convert(["coco2seed", str(coco_json), str(source / "images"), str(back)]) == 0
-    assert "0 overlapping pixels, 0 annotations dropped" in capsys.readouterr().out
-    assert json.loads((back / "classes.json").read_text()) == CLS_IND
-    for stem, ext in (("a", ".tif"), ("b", ".png"), ("c", ".png")):
-        original = read_label_map(source / "labels" / f"{stem}{ext}")
-        assert np.array_equal(read_label_map(back / "labels" / f"{stem}{ext}"), original)
-        assert read_annotation(back / "annotations" / f"{stem}.json") == read_annotation(
-            source / "annotations" / f"{stem}.json"
-        )
-        image = back / "images" / f"{stem}.png"
-        assert image.read_bytes() == (source / "images" / f"{stem}.png").read_bytes()
-
-
-def test_coco_polygons_become_seed_samples(tmp_path, convert):
-    images = tmp_path / "coco_images"
-    images.mkdir()
-    Image.fromarray(np.zeros((30, 40, 3), np.uint8)).save(images / "x.jpg")
-    polygon = [[3.0, 3.0, 20.0, 3.0, 20.0, 15.0, 3.0, 15.0]]
-    rle = mask_utils.encode(
-        np.asfortranarray(np.pad(np.ones((5, 5), np.uint8), ((20, 5), (30, 5))))
-    )
-    rle["counts"] = rle["counts"].decode()
-    coco = dict(
-        images=[dict(id=1, file_name="x.jpg", height=30, width=40)],
-        annotations=[
-            dict(id=1, image_id=1, category_id=8, segmentation=polygon, iscrowd=0),
-            dict(id=2, image_id=1, category_id=3, segmentation=rle, iscrowd=0),
-        ],
-        categories=[dict(id=3, name="ring"), dict(id=8, name="rod")],
-    )
-    coco_json = tmp_path / "in.json"
-    coco_json.write_text(json.dumps(coco))
-    out = tmp_path / "seed"
-    assert convert(["coco2seed", str(coco_json), str(images), str(out), "--label-ext", ".bmp"]) == 0
-    label_map = read_label_map(out / "labels" / "x.bmp")
-    expected = mask_utils.decode(mask_utils.merge(mask_utils.frPyObjects(polygon, 30, 40)))
-    assert np.array_equal(label_map == 1, expected.astype(bool))
-    assert (label_map == 2).sum() == 25 and label_map[20:25, 30:35].min() == 2
-    assert read_annotation(out / "annotations" / "x.json") == {
-        1: {"class": "rod", "bbox": [3.0, 3.0, 20.0, 15.0], "iscrowd": False},
-        2: {"class": "ring", "bbox": [30.0, 20.0, 35.0, 25.0], "iscrowd": False},
+    assert np.array_equal(read_label_map(tmp_path / "back" / "labels" / "a.png"), label_map)
+    assert json.loads((tmp_path / "back" / "classes.json").read_text()) == {
+        "background": 0,
+        "a": 1,
+        "b": 2,
     }
-    assert json.loads((out / "classes.json").read_text()) == {"background": 0, "ring": 3, "rod": 8}
 
 
-def test_errors_name_the_file_and_exit_non_zero(tmp_path, convert, capsys):
-    coco = dict(images=[dict(id=1, file_name="gone.png", height=8, width=8)], categories=[])
-    coco_json = tmp_path / "in.json"
-    coco_json.write_text(json.dumps(coco))
-    assert convert(["coco2seed", str(coco_json), str(tmp_path), str(tmp_path / "out")]) == 1
-    assert f"error: {tmp_path / 'gone.png'}: The file does not exist." in capsys.readouterr().err
-    assert convert(["seed2coco", str(tmp_path / "none"), "x.json", "--classes", "a"]) == 1
-    assert "images folder does not exist" in capsys.readouterr().err
+def test_errors_name_the_file_and_exit_non_zero(tmp_path):
+    done = run("seed2coco", str(tmp_path / "none"), "x.json", "--classes", "a")
+    assert done.returncode == 1
+    assert done.stderr.startswith(f"error: {tmp_path / 'none' / 'images'}: The images folder")

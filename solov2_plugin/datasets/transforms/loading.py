@@ -8,17 +8,18 @@ from mmdet.registry import TRANSFORMS
 from mmdet.structures.bbox import get_box_type
 from mmdet.structures.mask import BitmapMasks
 
+from ..errors import SeedFormatError, short_listing
 from ..instance_maps import index_label_map, instance_boxes, instance_masks
-from ..seed_io import SeedFormatError, read_label_map, short_listing
+from ..seed_readers import read_label_map
 
 
 @TRANSFORMS.register_module()
 class LoadSeedInstanceMasks(BaseTransform):
     """Load the instances of a :class:`SeedInstanceDataset` sample from its label map.
 
-    Place it right after ``LoadImageFromFile``; mmdet's geometric transforms
-    (Resize, RandomFlip, RandomCrop, Pad, multi-scale...) and ``PackDetInputs``
-    then work unchanged. The label map is decoded with PIL and indexed in
+    Place it right after ``LoadSeedImage`` (or ``LoadImageFromFile``); mmdet's
+    geometric transforms (Resize, RandomFlip, RandomCrop, Pad, multi-scale...)
+    and ``PackDetInputs`` then work unchanged. The label map is decoded with PIL and indexed in
     O(H * W); only the N instance masks are built, never a one-hot stack of the
     largest ID's depth.
 
@@ -82,7 +83,8 @@ class LoadSeedInstanceMasks(BaseTransform):
         if tuple(results.get("img_shape", ori_shape)) != ori_shape:
             raise ValueError(
                 "LoadSeedInstanceMasks got an image already resized to "
-                f"{tuple(results['img_shape'])}; place it right after LoadImageFromFile."
+                f"{tuple(results['img_shape'])}; place it right after the image loading step "
+                "(LoadSeedImage or LoadImageFromFile)."
             )
         instances = results["instances"]
         ids, index_map = index_label_map(label_map)

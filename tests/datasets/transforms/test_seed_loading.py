@@ -10,9 +10,9 @@ from mmdet.structures.bbox import HorizontalBoxes
 from mmdet.structures.mask import BitmapMasks
 from mmdet.utils import register_all_modules
 from PIL import Image
-from seed_samples import CLASSES, blocks_label_map, write_sample
+from seed_samples import blocks_label_map, seed_dataset, write_sample
 
-from solov2_plugin.datasets import LoadSeedInstanceMasks, SeedFormatError, SeedInstanceDataset
+from solov2_plugin.datasets import LoadSeedInstanceMasks, SeedFormatError
 
 LOAD = [dict(type="LoadImageFromFile"), dict(type="LoadSeedInstanceMasks")]
 PACK = dict(
@@ -39,9 +39,7 @@ def test_every_format_loads_exact_masks_boxes_and_classes(tmp_path):
     root = tmp_path / "split"
     for stem, spec in FORMATS.items():
         write_sample(root, stem, **spec)
-    dataset = SeedInstanceDataset(
-        data_root=str(root), metainfo=dict(classes=CLASSES), pipeline=LOAD
-    )
+    dataset = seed_dataset(root, pipeline=LOAD)
     assert len(dataset) == len(FORMATS)
     for index in range(len(dataset)):
         results = dataset[index]
@@ -78,9 +76,7 @@ def test_every_format_loads_exact_masks_boxes_and_classes(tmp_path):
 def test_mmdet_transforms_work_unchanged_including_empty_images(seed_split, augment):
     root = seed_split()
     pipeline = LOAD + augment + [PACK]
-    dataset = SeedInstanceDataset(
-        data_root=str(root), metainfo=dict(classes=CLASSES), pipeline=pipeline
-    )
+    dataset = seed_dataset(root, pipeline=pipeline)
     for index in range(len(dataset)):
         packed = dataset[index]
         sample = packed["data_samples"]
@@ -100,17 +96,14 @@ def test_crowd_ids_become_ignore_flags(seed_split):
     content = json.loads(ann.read_text())
     content["7"]["iscrowd"] = 1
     ann.write_text(json.dumps(content))
-    dataset = SeedInstanceDataset(
-        data_root=str(root), metainfo=dict(classes=CLASSES), pipeline=LOAD
-    )
+    dataset = seed_dataset(root, pipeline=LOAD)
     assert dataset[0]["gt_ignore_flags"].tolist() == [False, True, False]
 
 
 def test_plain_array_boxes_when_box_type_is_none(seed_split):
     root = seed_split()
-    dataset = SeedInstanceDataset(
-        data_root=str(root),
-        metainfo=dict(classes=CLASSES),
+    dataset = seed_dataset(
+        root,
         pipeline=[
             dict(type="LoadImageFromFile"),
             dict(type="LoadSeedInstanceMasks", box_type=None),
@@ -122,9 +115,7 @@ def test_plain_array_boxes_when_box_type_is_none(seed_split):
 
 def test_label_map_changed_after_build_names_the_file(seed_split):
     root = seed_split()
-    dataset = SeedInstanceDataset(
-        data_root=str(root), metainfo=dict(classes=CLASSES), pipeline=LOAD
-    )
+    dataset = seed_dataset(root, pipeline=LOAD)
     path = root / "labels" / "a.png"
     Image.fromarray(blocks_label_map(64, 96, (3, 7)).astype(np.uint8)).save(path)
     with pytest.raises(SeedFormatError, match="annotation listed 3") as info:
@@ -134,16 +125,15 @@ def test_label_map_changed_after_build_names_the_file(seed_split):
 
 def test_misplaced_or_foreign_use_is_explained(seed_split):
     root = seed_split()
-    dataset = SeedInstanceDataset(
-        data_root=str(root),
-        metainfo=dict(classes=CLASSES),
+    dataset = seed_dataset(
+        root,
         pipeline=[
             dict(type="LoadImageFromFile"),
             dict(type="Resize", scale=(48, 32)),
             dict(type="LoadSeedInstanceMasks"),
         ],
     )
-    with pytest.raises(ValueError, match="right after LoadImageFromFile"):
+    with pytest.raises(ValueError, match="right after the image loading step"):
         dataset[0]
     with pytest.raises(ValueError, match="LoadAnnotations instead"):
         LoadSeedInstanceMasks()(dict(img_path="x.png", instances=[]))

@@ -1,18 +1,15 @@
-"""Reading and writing single seed-format files and samples."""
+"""Writing label maps, annotations and samples; reading them back gives the same."""
 
 import json
-import pickle
 
 import numpy as np
 import pytest
 from PIL import Image
 from seed_samples import blocks_label_map
 
-from solov2_plugin.datasets.seed_io import (
-    SeedFormatError,
+from solov2_plugin.datasets.seed_readers import read_annotation, read_label_map
+from solov2_plugin.datasets.seed_writers import (
     annotation_from_label_map,
-    read_annotation,
-    read_label_map,
     write_label_map,
     write_seed_sample,
 )
@@ -95,59 +92,3 @@ def test_writer_checks_classes_against_the_map(tmp_path):
         write_seed_sample(tmp_path, "s", image[:4], label_map, {1: "a", 2: "b"})
     with pytest.raises(ValueError, match="non-empty class names"):
         annotation_from_label_map(label_map, {1: "a", 2: ""})
-
-
-def test_lossy_label_map_is_refused_before_decoding(tmp_path):
-    path = tmp_path / "x.jpg"
-    Image.fromarray(np.zeros((4, 4), np.uint8)).save(path)
-    with pytest.raises(SeedFormatError, match="lossy") as info:
-        read_label_map(path)
-    assert str(path) in str(info.value)
-
-
-@pytest.mark.parametrize(
-    "array, mode_word",
-    [
-        (np.zeros((4, 4, 3), np.uint8), "'RGB'"),
-        (np.zeros((4, 4), np.float32), "float"),
-    ],
-)
-def test_rgb_and_float_label_maps_are_refused(tmp_path, array, mode_word):
-    path = tmp_path / "x.tif"
-    Image.fromarray(array).save(path)
-    with pytest.raises(SeedFormatError, match=mode_word) as info:
-        read_label_map(path)
-    assert str(path) in str(info.value) and "single-channel integer" in str(info.value)
-
-
-@pytest.mark.parametrize(
-    "text, message",
-    [
-        ('{"1": {"class": "a", "bbox": [0, 0, 1, 1]', "not valid JSON"),
-        ("[1, 2]", "JSON list, not an object"),
-        ('{"x": {"class": "a"}}', "positive integer label ID"),
-        ('{"0": {"class": "a"}}', "positive integer label ID"),
-        ('{"1": ["a"]}', "is not an object"),
-        ('{"1": {"bbox": [0, 0, 1, 1]}}', 'no "class"'),
-        ('{"1": {"class": "a", "bbox": [0, 0, 1]}}', "not 4 numbers"),
-        ('{"1": {"class": "a", "iscrowd": 2}}', "not 0 or 1"),
-    ],
-)
-def test_malformed_annotations_name_the_file(tmp_path, text, message):
-    path = tmp_path / "a.json"
-    path.write_text(text)
-    with pytest.raises(SeedFormatError, match=message) as info:
-        read_annotation(path)
-    assert str(info.value).startswith(str(path))
-
-
-def test_missing_file_is_a_seed_format_error(tmp_path):
-    with pytest.raises(SeedFormatError, match="does not exist"):
-        read_annotation(tmp_path / "none.json")
-
-
-def test_seed_format_error_is_a_value_error_that_pickles():
-    error = SeedFormatError("labels/a.png", "Broken.", "Fix it.")
-    assert isinstance(error, ValueError)
-    again = pickle.loads(pickle.dumps(error))
-    assert str(again) == "labels/a.png: Broken. Fix it." and again.path == "labels/a.png"

@@ -1,5 +1,6 @@
 """Helpers writing tiny seed-format samples for the dataset tests."""
 
+import json
 from pathlib import Path
 from typing import Any, Dict, Optional, Sequence, Tuple
 
@@ -52,6 +53,14 @@ def write_sample(
     image = rng.integers(0, 256, (*size, 3), dtype=np.uint8)
     names = classes or {i: CLASSES[k % len(CLASSES)] for k, i in enumerate(ids)}
     return write_seed_sample(root, stem, image, label_map, names, **kwargs)
+
+
+def mark_crowd(root: Path, stem: str, label_id: int) -> None:
+    """Set ``"iscrowd": 1`` on one entry of a written annotation."""
+    path = root / "annotations" / f"{stem}.json"
+    content = json.loads(path.read_text())
+    content[str(label_id)]["iscrowd"] = 1
+    path.write_text(json.dumps(content))
 
 
 def seed_dataset(root: Path, **kwargs) -> SeedInstanceDataset:

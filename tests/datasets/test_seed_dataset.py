@@ -10,7 +10,7 @@ import pytest
 from mmdet.utils import register_all_modules
 from PIL import Image
 from pycocotools import mask as mask_utils
-from seed_samples import CLASSES, blocks_label_map, seed_dataset, write_sample
+from seed_samples import CLASSES, blocks_label_map, mark_crowd, seed_dataset, write_sample
 
 from solov2_plugin.datasets import (
     SeedBoxMismatchWarning,
@@ -139,10 +139,7 @@ def test_box_mismatch_warns_once_per_file_and_masks_win(seed_split):
 
 def test_crowd_entries_become_ignored_instances(seed_split):
     root = seed_split()
-    ann = root / "annotations" / "a.json"
-    content = json.loads(ann.read_text())
-    content["12"]["iscrowd"] = 1
-    ann.write_text(json.dumps(content))
+    mark_crowd(root, "a", 12)
     flags = [i["ignore_flag"] for i in seed_dataset(root).get_data_info(0)["instances"]]
     assert flags == [0, 0, 1]
 

@@ -1,6 +1,5 @@
 """LoadSeedInstanceMasks: exact masks for every label-map format, mmdet transforms after it."""
 
-import json
 
 import numpy as np
 import pytest
@@ -10,11 +9,17 @@ from mmdet.structures.bbox import HorizontalBoxes
 from mmdet.structures.mask import BitmapMasks
 from mmdet.utils import register_all_modules
 from PIL import Image
-from seed_samples import blocks_label_map, seed_dataset, write_sample
+from seed_samples import blocks_label_map, mark_crowd, seed_dataset, write_sample
 
 from solov2_plugin.datasets import LoadSeedInstanceMasks, SeedFormatError
 
-LOAD = [dict(type="LoadImageFromFile"), dict(type="LoadSeedInstanceMasks")]
+
+def after_image(*steps: dict) -> list:
+    """A pipeline loading the image, then ``steps``."""
+    return [dict(type="LoadImageFromFile"), *steps]
+
+
+LOAD = after_image(dict(type="LoadSeedInstanceMasks"))
 PACK = dict(
     type="PackDetInputs",
     meta_keys=("img_id", "img_path", "ori_shape", "img_shape", "scale_factor", "instances"),
@@ -92,10 +97,7 @@ def test_mmdet_transforms_work_unchanged_including_empty_images(seed_split, augm
 
 def test_crowd_ids_become_ignore_flags(seed_split):
     root = seed_split()
-    ann = root / "annotations" / "a.json"
-    content = json.loads(ann.read_text())
-    content["7"]["iscrowd"] = 1
-    ann.write_text(json.dumps(content))
+    mark_crowd(root, "a", 7)
     dataset = seed_dataset(root, pipeline=LOAD)
     assert dataset[0]["gt_ignore_flags"].tolist() == [False, True, False]
 
@@ -103,11 +105,7 @@ def test_crowd_ids_become_ignore_flags(seed_split):
 def test_plain_array_boxes_when_box_type_is_none(seed_split):
     root = seed_split()
     dataset = seed_dataset(
-        root,
-        pipeline=[
-            dict(type="LoadImageFromFile"),
-            dict(type="LoadSeedInstanceMasks", box_type=None),
-        ],
+        root, pipeline=after_image(dict(type="LoadSeedInstanceMasks", box_type=None))
     )
     boxes = dataset[0]["gt_bboxes"]
     assert isinstance(boxes, np.ndarray) and boxes.shape == (3, 4) and boxes.dtype == np.float32
@@ -125,14 +123,8 @@ def test_label_map_changed_after_build_names_the_file(seed_split):
 
 def test_misplaced_or_foreign_use_is_explained(seed_split):
     root = seed_split()
-    dataset = seed_dataset(
-        root,
-        pipeline=[
-            dict(type="LoadImageFromFile"),
-            dict(type="Resize", scale=(48, 32)),
-            dict(type="LoadSeedInstanceMasks"),
-        ],
-    )
+    misplaced = after_image(dict(type="Resize", scale=(48, 32)), dict(type="LoadSeedInstanceMasks"))
+    dataset = seed_dataset(root, pipeline=misplaced)
     with pytest.raises(ValueError, match="right after the image loading step"):
         dataset[0]
     with pytest.raises(ValueError, match="LoadAnnotations instead"):

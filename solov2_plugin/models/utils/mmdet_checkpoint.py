@@ -12,12 +12,16 @@ same tensors; only the head's names differ:
   ``mask_head.mask_feature_head.level_convs.L.J.*``
 - ``mask_head.mask_feature_head.conv_pred.*`` -> ``mask_head.mask_feature_head.out_conv.*``
 
-Backbone and neck names are the same in both.
+Backbone and neck names are the same in both. ``SOLOv2Segmentor`` applies this renaming
+itself when a state dict in mmdet's layout is loaded; ``convert_mmdet_checkpoint`` writes a
+converted file for other tools.
 """
 
+import pickle
 import re
 from collections import OrderedDict
-from typing import Mapping, Optional
+from pathlib import Path
+from typing import Dict, Mapping, Optional, Union
 
 import torch
 
@@ -99,7 +103,7 @@ def convert_mmdet_state_dict(
             f"{source}: no 'mask_head.conv_kernel' weights found, so this is not an mmdet "
             "SOLOv2 checkpoint; pass a checkpoint of mmdet's SOLOv2 (e.g. from its model zoo)."
         )
-    converted: "OrderedDict[str, torch.Tensor]" = OrderedDict()
+    converted: OrderedDict[str, torch.Tensor] = OrderedDict()
     for key, value in state_dict.items():
         new_key = key
         if key.startswith("mask_head."):
@@ -111,3 +115,59 @@ def convert_mmdet_state_dict(
                 )
         converted[new_key] = value
     return converted
+
+
+def _load_checkpoint(src: Path) -> Dict:
+    """Read a checkpoint file safely (tensors and plain Python values only).
+
+    Raises:
+        ValueError: If ``src`` is missing, unreadable or not a dict.
+    """
+    if not src.is_file():
+        raise ValueError(f"{src}: no such checkpoint file; check the SRC path.")
+    try:
+        checkpoint = torch.load(src, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError) as err:
+        raise ValueError(
+            f"{src}: cannot be read as a safe PyTorch checkpoint (only tensors and plain "
+            f"Python values are accepted): {err}"
+        ) from err
+    if not isinstance(checkpoint, dict):
+        raise ValueError(f"{src}: expected a checkpoint dict, got {type(checkpoint).__name__}.")
+    return checkpoint
+
+
+def convert_mmdet_checkpoint(src: Union[str, Path], dst: Union[str, Path]) -> int:
+    """Convert the mmdet SOLOv2 checkpoint file ``src`` and save it as ``dst``.
+
+    The file is read with ``weights_only=True``. Its ``meta`` is kept, with a
+    ``converted_from`` entry added; optimizer and scheduler states are dropped.
+
+    Args:
+        src (str or Path): mmdet SOLOv2 checkpoint (``{'state_dict': ...,
+            'meta': ...}`` or a bare state dict).
+        dst (str or Path): Output file; its folder is created if needed.
+
+    Returns:
+        int: Number of tensors written.
+
+    Raises:
+        ValueError: If ``src`` is missing, unreadable, not a SOLOv2
+            checkpoint, or the same file as ``dst``.
+    """
+    src, dst = Path(src), Path(dst)
+    if dst.exists() and src.exists() and dst.resolve() == src.resolve():
+        raise ValueError(f"{dst}: DST must differ from SRC, the source would be overwritten.")
+    checkpoint = _load_checkpoint(src)
+    state_dict = checkpoint.get("state_dict", checkpoint)
+    if not all(isinstance(value, torch.Tensor) for value in state_dict.values()):
+        raise ValueError(
+            f"{src}: has no 'state_dict' entry of tensors; pass a model checkpoint of "
+            "mmdet's SOLOv2."
+        )
+    meta = dict(checkpoint.get("meta") or {})
+    meta["converted_from"] = f"mmdet SOLOv2 checkpoint {src.name} (convert_mmdet_checkpoint)"
+    converted = convert_mmdet_state_dict(state_dict, source=str(src))
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"state_dict": converted, "meta": meta}, dst)
+    return len(converted)

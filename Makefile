@@ -21,7 +21,7 @@ demo: setup
 
 ## Regenerate the embedded demo data (deterministic).
 demo-data: setup
-	$(PY) tools/make_demo_data.py
+	$(PY) tools/make_demo_data.py --overwrite
 
 lint: setup
 	.venv/bin/ruff check . && .venv/bin/ruff format --check .

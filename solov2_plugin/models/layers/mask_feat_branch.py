@@ -32,8 +32,8 @@ class SOLOv2MaskFeatBranch(BaseModule):
     level's stride, each factor of 2 adds a 2x upsampling and a 3x3 conv
     before the output conv (``mask_stride=2`` gives the seed's H/2 masks).
     With ``start_level=0``, ``mask_stride=4`` and ReLU this is the layout of
-    mmdet's ``MaskFeatModule`` (``tools/convert_mmdet_checkpoint.py`` maps its
-    weights).
+    mmdet's ``MaskFeatModule`` (``SOLOv2Segmentor`` maps its weights' names
+    when an mmdet checkpoint is loaded).
 
     Args:
         in_channels (int): Channels C of every input level.

@@ -44,14 +44,14 @@ model = dict(
 )
 
 train_pipeline = [
-    dict(type="LoadImageFromFile"),
+    dict(type="LoadSeedImage"),
     dict(type="LoadSeedInstanceMasks"),
     dict(type="Resize", scale=input_size, keep_ratio=True),
     dict(type="RandomFlip", prob=0.5, direction=["horizontal", "vertical"]),
     dict(type="PackDetInputs"),
 ]
 test_pipeline = [
-    dict(type="LoadImageFromFile"),
+    dict(type="LoadSeedImage"),
     dict(type="Resize", scale=input_size, keep_ratio=True),
     dict(
         type="PackDetInputs",

@@ -118,14 +118,14 @@ model = dict(
 # replace img_shape at test time (predicted masks are cropped to it), and test images must see
 # the grid they were trained with (S cells on the long side of the padded input).
 train_pipeline = [
-    dict(type="LoadImageFromFile"),
+    dict(type="LoadSeedImage"),
     dict(type="LoadSeedInstanceMasks"),
     dict(type="Resize", scale=input_size, keep_ratio=True),
     dict(type="RandomFlip", prob=0.5),
     dict(type="PackDetInputs"),
 ]
 test_pipeline = [
-    dict(type="LoadImageFromFile"),
+    dict(type="LoadSeedImage"),
     dict(type="Resize", scale=input_size, keep_ratio=True),
     # 'instances' carries the ground truth (RLE at original size) that CocoMetric evaluates.
     dict(

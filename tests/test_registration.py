@@ -5,13 +5,13 @@ import sys
 import textwrap
 
 import pytest
-from mmdet.registry import DATASETS, MODELS, TRANSFORMS
+from mmdet.registry import DATASETS, MODELS, TASK_UTILS, TRANSFORMS
 
 import solov2_plugin
 
 OUR_NAMES = {
     "DATASETS": ["SeedInstanceDataset"],
-    "TRANSFORMS": ["LoadSeedInstanceMasks"],
+    "TRANSFORMS": ["LoadSeedInstanceMasks", "LoadSeedImage"],
     "MODELS": [
         "SOLOv2Segmentor",
         "SOLOv2DynamicHead",
@@ -20,8 +20,14 @@ OUR_NAMES = {
         "SOLOv2DiceLoss",
         "ChannelLayerNorm",
     ],
+    "TASK_UTILS": ["SOLOv2CenterRegionAssigner", "SOLOv2MaskExtentAssigner"],
 }
-REGISTRIES = {"DATASETS": DATASETS, "TRANSFORMS": TRANSFORMS, "MODELS": MODELS}
+REGISTRIES = {
+    "DATASETS": DATASETS,
+    "TRANSFORMS": TRANSFORMS,
+    "MODELS": MODELS,
+    "TASK_UTILS": TASK_UTILS,
+}
 # mmdet's own SOLOv2 parts: ours must not replace them.
 MMDET_NAMES = ["SOLOv2", "SOLOV2Head", "DiceLoss", "FocalLoss"]
 

@@ -18,6 +18,7 @@ from solov2_plugin.models.losses import SOLOv2DiceLoss, SOLOv2FocalLoss
 from solov2_plugin.models.task_modules import assign_solo_targets
 from solov2_plugin.models.task_modules.solo_targets import _rescale_masks
 from solov2_plugin.structures import masks_to_boxes
+from solov2_plugin.testing import random_instance_masks
 
 NUM_CLASSES = 4
 # mmdet's configs/solov2 values, and a version scaled to 256-pixel inputs so that
@@ -27,19 +28,11 @@ SMALL_RANGES = ((1, 24), (12, 48), (24, 96), (48, 192), (96, 512))
 MMDET_GRIDS = [40, 36, 24, 16, 12]
 
 
-def _crowded_scene(seed, num, size):
-    """Overlapping ellipses and rectangles of many sizes, a few empty or tiny."""
+def _crowded_scene(seed, num, size, side_range=(1.0, 150.0)):
+    """Overlapping ellipses and rectangles of many sizes, tiny ones and one empty mask."""
     rng = np.random.default_rng(seed)
-    yy, xx = np.mgrid[: size[0], : size[1]]
-    masks = np.zeros((num, *size), dtype=bool)
-    for k in range(num):
-        cy, cx = rng.uniform(0, size[0]), rng.uniform(0, size[1])
-        ry, rx = np.exp(rng.uniform(np.log(0.5), np.log(size[0] / 2), 2))
-        if k % 3 == 0:
-            masks[k] = (abs(yy - cy) <= ry) & (abs(xx - cx) <= rx)
-        else:
-            masks[k] = ((yy - cy) / ry) ** 2 + ((xx - cx) / rx) ** 2 <= 1
-    masks[num // 2] = False  # an empty mask
+    masks = random_instance_masks(rng, num, size, side_range=side_range, allow_empty=True)
+    masks[num // 2] = False  # an empty mask, whatever was drawn
     labels = rng.integers(0, NUM_CLASSES, num)
     return masks, labels
 
@@ -130,7 +123,7 @@ def test_mask_rescale_matches_mmcv_imrescale(stride):
     # Sizes that divide by the stride: exact. Others: cv2's fixed-point weights differ
     # from float bilinear on some boundary pixels.
     for size, exact in [((64, 128), True), ((96, 40), True), ((66, 70), False), ((63, 131), False)]:
-        masks, _ = _crowded_scene(int(rng.integers(1 << 30)), 12, size)
+        masks, _ = _crowded_scene(int(rng.integers(1 << 30)), 12, size, side_range=(1.0, 60.0))
         reference = np.stack(
             [mmcv.imrescale(m.astype(np.uint8), scale=1.0 / stride) for m in masks]
         )
@@ -148,7 +141,7 @@ def test_mask_rescale_matches_mmcv_imrescale(stride):
     "nms_pre,max_num,filter_thr", [(-1, -1, -1), (20, 10, 0.05), (500, 100, 0.2)]
 )
 def test_matrix_nms_matches_mmdet(kernel, nms_pre, max_num, filter_thr):
-    masks, _ = _crowded_scene(7, 40, (48, 48))
+    masks, _ = _crowded_scene(7, 40, (48, 48), side_range=(2.0, 30.0))
     masks = torch.from_numpy(masks[masks.any(axis=(1, 2))])  # mmdet's head drops empty masks
     gen = torch.Generator().manual_seed(3)
     labels = torch.randint(0, 3, (len(masks),), generator=gen)

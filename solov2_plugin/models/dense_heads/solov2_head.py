@@ -22,7 +22,16 @@ from torch import Tensor, nn
 from ...structures import masks_to_boxes
 from ..layers.coord import append_coord_channels
 from ..layers.matrix_nms import matrix_nms
-from ..task_modules import assign_solo_targets
+from ..layers.solo_postprocess import (
+    DEFAULT_CHUNK_ELEMENTS,
+    MaskLogitsFn,
+    TopCandidates,
+    candidate_masks,
+    chunk_size_for,
+    select_top_candidates,
+)
+from ..task_modules import build_solo_assigner
+from ..task_modules.solo_targets import label_range_message
 
 _GN32 = {"type": "GN", "num_groups": 32, "requires_grad": True}
 _RELU = {"type": "ReLU"}
@@ -44,7 +53,8 @@ _TEST_DEFAULTS = {
     "mask_out_stride": 1,
 }
 _LEVEL_RESIZE = ("mmdet", "none")
-_ASSIGN_MODES = ("mmdet", "seed")
+# Keys of train_cfg: the grid assigner (a SOLOv2 assigner of TASK_UTILS).
+_TRAIN_KEYS = ("assigner",)
 
 
 def dynamic_conv(mask_feats: Tensor, kernels: Tensor, kernel_size: int = 1) -> Tensor:
@@ -72,6 +82,22 @@ def dynamic_conv(mask_feats: Tensor, kernels: Tensor, kernel_size: int = 1) -> T
         anchor = (kernels.sum() + mask_feats.sum()) * 0
         return mask_feats.new_zeros(0, height, width) + anchor
     return F.conv2d(mask_feats[None], weight, padding=kernel_size // 2)[0]
+
+
+def _check_cfg_keys(name: str, cfg: OptConfigType, valid: Sequence[str]) -> None:
+    """Raise ValueError naming the keys of ``cfg`` outside ``valid`` (and the valid ones)."""
+    if cfg is None:
+        return
+    if not isinstance(cfg, dict):
+        raise ValueError(
+            f"SOLOv2DynamicHead: {name} must be a dict or None, got {type(cfg).__name__}."
+        )
+    unknown = sorted(key for key in cfg if key not in valid)
+    if unknown:
+        raise ValueError(
+            f"SOLOv2DynamicHead: unknown {name} key(s) {unknown}; valid keys are "
+            f"{list(valid)} (in a config: model.{name}, handed to the head)."
+        )
 
 
 def points_nms(scores: Tensor) -> Tensor:
@@ -102,8 +128,9 @@ class SOLOv2DynamicHead(BaseMaskHead):
     Defaults reproduce mmdet's ``SOLOV2Head`` (converted weights give the same
     outputs); the seed's options are ``level_resize='none'`` (strides 4..64 as
     they come), ``keep_aspect_grids`` (S cells on the long side of the padded
-    batch input, rectangular grids elsewhere), ``assign_mode='seed'`` with
-    ``offset_factor`` and ``route_thin``.
+    batch input, rectangular grids elsewhere) and
+    ``train_cfg=dict(assigner=dict(type='SOLOv2MaskExtentAssigner',
+    offset_factor=0.25, route_thin=True))``.
 
     Args:
         num_classes (int): Number of foreground classes K.
@@ -134,15 +161,6 @@ class SOLOv2DynamicHead(BaseMaskHead):
             ``kernel_size``). Defaults to 1.
         with_coord (bool): Append coordinate channels to the kernel branch
             input. Defaults to True.
-        assign_mode (str): ``'mmdet'`` or ``'seed'`` target assignment (see
-            :func:`assign_solo_targets`). Defaults to ``'mmdet'``.
-        pos_scale (float): mmdet mode: positive region half-size as a
-            fraction of half the box side. Defaults to 0.2.
-        offset_factor (float): Seed mode: positive region half-size as a
-            fraction of the mask extent (seed ``offset_factor``).
-            Defaults to 0.25.
-        route_thin (bool): Seed mode: move thin objects to a level whose
-            stride fits their short side. Defaults to False.
         conv_cfg (dict, optional): Conv config of the towers. Defaults to
             None (``nn.Conv2d``).
         dcn_cfg (dict, optional): Deformable conv config (e.g.
@@ -159,15 +177,25 @@ class SOLOv2DynamicHead(BaseMaskHead):
             labels (M,), avg_factor=num_pos + 1)``. Defaults to
             ``SOLOv2FocalLoss`` (gamma 2, alpha 0.25, weight 1).
         loss_mask (dict): Mask loss; called as ``loss(logits (P, Hm, Wm),
-            targets, avg_factor=num_pos)``, plus ``image_ids`` (P,) and
-            ``num_images`` when the loss has ``pooled=True``. Defaults to
+            targets, avg_factor=num_pos)`` (per-claim terms summed and
+            divided by the number of positive cells, as mmdet). A loss with
+            ``pooled=True`` (one term per image, the seed's) is called with
+            ``image_ids`` (P,) and ``num_images`` instead of ``avg_factor``,
+            so it averages over the images that hold positives. Defaults to
             ``SOLOv2DiceLoss`` (weight 3).
-        train_cfg (dict, optional): Unused; accepted for mmdet detectors.
+        train_cfg (dict, optional): Training settings; the only key is
+            ``assigner``, a SOLOv2 grid assigner of mmdet's ``TASK_UTILS``:
+            ``dict(type='SOLOv2CenterRegionAssigner', pos_scale=0.2)``
+            (mmdet's, the default when None) or
+            ``dict(type='SOLOv2MaskExtentAssigner', offset_factor=0.25,
+            route_thin=False)`` (the seed's). In a config it is the model's
+            ``train_cfg``, which the detector hands to the head.
         test_cfg (dict, optional): Post-processing: ``nms_pre``,
             ``score_thr``, ``mask_thr``, ``filter_thr``, ``kernel``,
             ``sigma``, ``max_per_img`` (as in mmdet) and
             ``mask_out_stride`` (1: masks at full size; 2: at half size like
-            the seed). Missing keys take mmdet's values.
+            the seed). Missing keys take mmdet's values; unknown keys raise
+            a ValueError.
         init_cfg (dict or list[dict], optional): Initialisation config.
             Defaults to normal(std=0.01) convs and a 0.01 prior probability
             on the category logits.
@@ -193,10 +221,6 @@ class SOLOv2DynamicHead(BaseMaskHead):
         keep_aspect_grids: bool = False,
         dynamic_conv_size: int = 1,
         with_coord: bool = True,
-        assign_mode: str = "mmdet",
-        pos_scale: float = 0.2,
-        offset_factor: float = 0.25,
-        route_thin: bool = False,
         conv_cfg: OptConfigType = None,
         dcn_cfg: OptConfigType = None,
         dcn_apply_to_all_conv: bool = True,
@@ -229,16 +253,8 @@ class SOLOv2DynamicHead(BaseMaskHead):
             )
         if level_resize == "mmdet" and len(strides) < 2:
             raise ValueError("SOLOv2DynamicHead: level_resize='mmdet' needs at least 2 levels.")
-        if assign_mode not in _ASSIGN_MODES:
-            raise ValueError(
-                f"SOLOv2DynamicHead: assign_mode must be one of {_ASSIGN_MODES}, got "
-                f"{assign_mode!r}."
-            )
-        if route_thin and assign_mode != "seed":
-            raise ValueError(
-                "SOLOv2DynamicHead: route_thin=True needs assign_mode='seed' (mmdet's "
-                "assignment has no thin-object routing)."
-            )
+        _check_cfg_keys("test_cfg", test_cfg, tuple(_TEST_DEFAULTS))
+        _check_cfg_keys("train_cfg", train_cfg, _TRAIN_KEYS)
         self.num_classes = num_classes
         self.in_channels = in_channels
         self.feat_channels = feat_channels
@@ -251,12 +267,11 @@ class SOLOv2DynamicHead(BaseMaskHead):
         self.keep_aspect_grids = keep_aspect_grids
         self.dynamic_conv_size = dynamic_conv_size
         self.with_coord = with_coord
-        self.assign_mode = assign_mode
-        self.pos_scale = pos_scale
-        self.offset_factor = offset_factor
-        self.route_thin = route_thin
         self.train_cfg = train_cfg
         self.test_cfg = test_cfg
+        self.assigner = build_solo_assigner(
+            (train_cfg or {}).get("assigner"), where="SOLOv2DynamicHead: train_cfg.assigner"
+        )
 
         self.mask_feature_head = MODELS.build(self._mask_branch_cfg(mask_feature_head))
         self.mask_stride = self.mask_feature_head.mask_stride
@@ -398,19 +413,25 @@ class SOLOv2DynamicHead(BaseMaskHead):
             batch_img_metas (list[dict]): Per image meta information.
 
         Returns:
-            dict[str, Tensor]: ``loss_mask``: mask loss summed over positive
-            claims and divided by the number of positive cells;
-            ``loss_cls``: category loss divided by that number + 1.
+            dict[str, Tensor]: ``loss_mask``: per-claim mask loss summed and
+            divided by the number of positive cells (a pooled loss: mean
+            over the images holding positives); ``loss_cls``: category loss
+            divided by the number of positive cells + 1.
+
+        Raises:
+            ValueError: If a ground-truth label lies outside
+                ``0..num_classes - 1``.
         """
+        self._check_gt_labels(batch_gt_instances, batch_img_metas)
         device = mask_feats.device
         grids = [tuple(pred.shape[-2:]) for pred in mlvl_cls_preds]
         level_labels: List[List[Tensor]] = [[] for _ in grids]
-        mask_logits, mask_targets, counts = [], [], []
+        mask_logits, mask_targets, counts, claimed_cells = [], [], [], []
         for img_id, gt in enumerate(batch_gt_instances):
             masks = gt.masks
             if not isinstance(masks, Tensor):
                 masks = masks.to_tensor(dtype=torch.bool, device=device)
-            targets = assign_solo_targets(
+            targets = self.assigner.assign(
                 masks,
                 gt.labels,
                 num_classes=self.num_classes,
@@ -418,12 +439,8 @@ class SOLOv2DynamicHead(BaseMaskHead):
                 scale_ranges=self.scale_ranges,
                 mask_size=tuple(mask_feats.shape[-2:]),
                 mask_stride=self.mask_stride,
-                mode=self.assign_mode,
-                pos_scale=self.pos_scale,
-                offset_factor=self.offset_factor,
                 gt_bboxes=get_box_tensor(gt.bboxes).float() if "bboxes" in gt else None,
                 strides=self.strides,
-                route_thin=self.route_thin,
             )
             kernels = []
             for level, target in enumerate(targets):
@@ -431,27 +448,61 @@ class SOLOv2DynamicHead(BaseMaskHead):
                 level_kernels = mlvl_kernel_preds[level][img_id].flatten(1)
                 kernels.append(level_kernels[:, target.pos_inds].t())
                 mask_targets.append(target.mask_targets)
+                # Positives are the cells that hold mask targets (a cell claimed twice counts
+                # once, as in mmdet), whatever their labels say.
+                cells = torch.zeros_like(target.labels, dtype=torch.bool)
+                claimed_cells.append(cells.index_fill_(0, target.pos_inds, True))
             kernels = torch.cat(kernels)
             counts.append(kernels.shape[0])
             mask_logits.append(dynamic_conv(mask_feats[img_id], kernels, self.dynamic_conv_size))
 
         labels = torch.cat([torch.cat(per_img) for per_img in level_labels])
-        num_pos = (labels != self.num_classes).sum()
-        mask_kwargs = {}
+        num_pos = torch.cat(claimed_cells).sum()
         if getattr(self.loss_mask, "pooled", False):
+            # One term per image: the mean over the images that hold positives.
             counts_t = torch.tensor(counts, device=device)
-            mask_kwargs["image_ids"] = torch.repeat_interleave(
-                torch.arange(len(counts), device=device), counts_t
+            mask_kwargs = dict(
+                image_ids=torch.repeat_interleave(
+                    torch.arange(len(counts), device=device), counts_t
+                ),
+                num_images=len(counts),
             )
-            mask_kwargs["num_images"] = len(counts)
-        loss_mask = self.loss_mask(
-            torch.cat(mask_logits), torch.cat(mask_targets), avg_factor=num_pos, **mask_kwargs
-        )
+        else:
+            mask_kwargs = dict(avg_factor=num_pos)
+        loss_mask = self.loss_mask(torch.cat(mask_logits), torch.cat(mask_targets), **mask_kwargs)
         cls_logits = torch.cat(
             [pred.permute(0, 2, 3, 1).reshape(-1, self.num_classes) for pred in mlvl_cls_preds]
         )
         loss_cls = self.loss_cls(cls_logits, labels, avg_factor=num_pos + 1)
         return dict(loss_mask=loss_mask, loss_cls=loss_cls)
+
+    def _check_gt_labels(
+        self, batch_gt_instances: InstanceList, batch_img_metas: List[dict]
+    ) -> None:
+        """Raise ValueError if a ground-truth label lies outside ``0..num_classes - 1``.
+
+        One device sync for the batch. The message names the image (its
+        ``img_path`` when the meta holds one) and, when the meta carries
+        them, the class names.
+        """
+        labels = [gt.labels for gt in batch_gt_instances]
+        if not labels or sum(lab.numel() for lab in labels) == 0:
+            return
+        flat = torch.cat([lab.reshape(-1).to(labels[0].device) for lab in labels])
+        if not bool(((flat < 0) | (flat >= self.num_classes)).any()):
+            return
+        for img_id, (lab, img_meta) in enumerate(zip(labels, batch_img_metas)):
+            bad = lab[(lab < 0) | (lab >= self.num_classes)]
+            if bad.numel() == 0:
+                continue
+            image = img_meta.get("img_path", f"image {img_id} of the batch")
+            message = label_range_message(
+                bad[:10].tolist(), self.num_classes, f"SOLOv2DynamicHead ({image})"
+            )
+            classes = img_meta.get("classes")
+            if classes is not None:
+                message += f" Classes of the dataset, in label order: {list(classes)}."
+            raise ValueError(message)
 
     def predict_by_feat(
         self,
@@ -464,13 +515,19 @@ class SOLOv2DynamicHead(BaseMaskHead):
     ) -> InstanceList:
         """Turn head outputs into instance masks, labels, scores and boxes.
 
-        Steps: sigmoid and 2x2 points NMS on the categories; (cell, class)
-        pairs above ``score_thr``; dynamic convolution of their kernels;
-        masks ``> mask_thr``; masks of area <= the level stride dropped;
-        scores multiplied by the mean probability inside the mask
-        (maskness); Matrix NMS; masks upsampled to the original image (or
-        the resized input when ``rescale`` is False), divided by
-        ``mask_out_stride``.
+        Steps, as mmdet's: sigmoid and 2x2 points NMS on the categories;
+        (cell, class) pairs above ``score_thr``; masks ``> mask_thr`` from
+        the dynamic convolution of their kernels; masks of area <= the level
+        stride dropped; scores multiplied by the mean probability inside the
+        mask (maskness); the ``nms_pre`` best kept; Matrix NMS; masks
+        upsampled to the original image (or the resized input when
+        ``rescale`` is False), divided by ``mask_out_stride``.
+
+        The result is mmdet's, computed in bounded memory
+        (:func:`select_top_candidates`): mask statistics once per cell, in
+        chunks of at most ``test_cfg['chunk_elements']`` mask values
+        (default 2**24), cells that cannot reach the ``nms_pre`` best
+        skipped, full masks only for the kept candidates.
 
         Args:
             mlvl_kernel_preds (list[Tensor]): Per level, (N, D, Sh, Sw).
@@ -509,42 +566,45 @@ class SOLOv2DynamicHead(BaseMaskHead):
             ]
         )  # (G,)
 
+        chunk_size = chunk_size_for(
+            tuple(mask_feats.shape[-2:]), int(cfg.get("chunk_elements", DEFAULT_CHUNK_ELEMENTS))
+        )
         results = []
         for img_id, img_meta in enumerate(batch_img_metas):
-            cells, labels = (scores[img_id] > cfg["score_thr"]).nonzero().unbind(1)
-            logits = dynamic_conv(
-                mask_feats[img_id], kernels[img_id, cells], self.dynamic_conv_size
+            feats, img_kernels = mask_feats[img_id], kernels[img_id]
+
+            def mask_logits(
+                cells: Tensor, feats: Tensor = feats, kern: Tensor = img_kernels
+            ) -> Tensor:
+                return dynamic_conv(feats, kern[cells], self.dynamic_conv_size)
+
+            top = select_top_candidates(
+                scores[img_id],
+                cell_strides,
+                mask_logits,
+                score_thr=cfg["score_thr"],
+                mask_thr=cfg["mask_thr"],
+                nms_pre=cfg["nms_pre"],
+                chunk_size=chunk_size,
             )
-            results.append(
-                self._predict_single(
-                    logits.sigmoid(),
-                    scores[img_id, cells, labels],
-                    labels,
-                    cell_strides[cells],
-                    img_meta,
-                    cfg,
-                    rescale,
-                )
-            )
+            results.append(self._predict_single(mask_logits, top, img_meta, cfg, rescale))
         return results
 
     def _predict_single(
         self,
-        probs: Tensor,
-        cls_scores: Tensor,
-        labels: Tensor,
-        strides: Tensor,
+        mask_logits: MaskLogitsFn,
+        top: TopCandidates,
         img_meta: dict,
         cfg: dict,
         rescale: bool,
     ) -> InstanceData:
-        """Filter, rescore, suppress and resize the candidates of one image.
+        """Build the masks of the kept candidates of one image, suppress and resize.
 
         Args:
-            probs (Tensor): Mask probabilities, shape (P, Hm, Wm).
-            cls_scores (Tensor): Category score of each candidate, (P,).
-            labels (Tensor): Class of each candidate, (P,).
-            strides (Tensor): Stride of each candidate's level, (P,).
+            mask_logits (MaskLogitsFn): Mask logits (C, Hm, Wm) of given
+                grid cells (C,) of this image.
+            top (TopCandidates): The ``nms_pre`` best candidates (P), best
+                first, with their rescored scores.
             img_meta (dict): Meta information of the image.
             cfg (dict): Test settings.
             rescale (bool): See :meth:`predict_by_feat`.
@@ -552,15 +612,11 @@ class SOLOv2DynamicHead(BaseMaskHead):
         Returns:
             InstanceData: See :meth:`predict_by_feat`.
         """
-        masks = probs > cfg["mask_thr"]
-        areas = masks.sum((1, 2)).float()
-        keep = areas > strides
-        probs, masks, areas = probs[keep], masks[keep], areas[keep]
-        maskness = (probs * masks).sum((1, 2)) / areas
+        probs, masks, areas = candidate_masks(mask_logits, top.cells, cfg["mask_thr"])
         scores, labels, _, keep_inds = matrix_nms(
             masks,
-            labels[keep],
-            cls_scores[keep] * maskness,
+            top.labels,
+            top.scores,
             mask_areas=areas,
             nms_pre=cfg["nms_pre"],
             max_num=cfg["max_per_img"],

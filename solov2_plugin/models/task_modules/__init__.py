@@ -1,5 +1,18 @@
-"""Task modules of SOLOv2: target assignment."""
+"""Task modules of SOLOv2: target assignment (assigners registered in mmdet's TASK_UTILS)."""
 
-from .solo_targets import LevelTargets, assign_solo_targets
+from .assigners import (
+    SOLOv2CenterRegionAssigner,
+    SOLOv2MaskExtentAssigner,
+    assign_solo_targets,
+    build_solo_assigner,
+)
+from .solo_targets import LevelTargets, SOLOv2GridAssigner
 
-__all__ = ["LevelTargets", "assign_solo_targets"]
+__all__ = [
+    "LevelTargets",
+    "SOLOv2CenterRegionAssigner",
+    "SOLOv2GridAssigner",
+    "SOLOv2MaskExtentAssigner",
+    "assign_solo_targets",
+    "build_solo_assigner",
+]

@@ -1,20 +1,30 @@
 """Tests of SOLOv2DynamicHead: shapes, losses, post-processing and the dynamic conv."""
 
+import math
+
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 from mmdet.registry import MODELS
 from mmdet.structures.mask import BitmapMasks
+from mmengine.config import ConfigDict
 from mmengine.registry import DefaultScope
 from mmengine.structures import InstanceData
 
 from solov2_plugin.models.dense_heads import SOLOv2DynamicHead, dynamic_conv, points_nms
 from solov2_plugin.models.layers import ChannelLayerNorm
+from solov2_plugin.models.task_modules import (
+    SOLOv2CenterRegionAssigner,
+    SOLOv2MaskExtentAssigner,
+    assign_solo_targets,
+)
 from solov2_plugin.structures import masks_to_boxes
 
 GN4 = dict(type="GN", num_groups=4, requires_grad=True)
 NUM_CLASSES = 3
+SEED_ASSIGNER = dict(type="SOLOv2MaskExtentAssigner", offset_factor=0.25, route_thin=True)
+EPS = 1e-3  # SOLOv2DiceLoss's eps
 
 
 def build_head(**overrides):
@@ -75,6 +85,256 @@ def crowd_gt():
     return gt_instances(boxes, [0, 1, 2, 1, 0])
 
 
+def reference_losses(head, outs, gts, mode="mmdet", **options):
+    """The head's losses recomputed from the pure functions, step by step.
+
+    Targets from ``assign_solo_targets``; one ``F.conv2d`` per kernel; dice and
+    focal terms written out; mask terms summed / positive cells (pooled: per
+    image, then the mean over images holding positives); focal / (cells + 1).
+    """
+    kernel_preds, cls_preds, mask_feats = outs
+    grids = [tuple(pred.shape[-2:]) for pred in cls_preds]
+    size, stride = head.dynamic_conv_size, head.mask_stride
+    channels = mask_feats.shape[1]
+    labels = [[None] * len(gts) for _ in grids]  # level-major, as the logits below
+    mask_terms, image_terms, num_pos = [], [], 0
+    for img_id, gt in enumerate(gts):
+        masks = gt.masks.to_tensor(torch.bool, "cpu")
+        levels = assign_solo_targets(
+            masks,
+            gt.labels,
+            num_classes=NUM_CLASSES,
+            grid_sizes=grids,
+            scale_ranges=head.scale_ranges,
+            mask_size=tuple(mask_feats.shape[-2:]),
+            mask_stride=stride,
+            mode=mode,
+            gt_bboxes=gt.bboxes,
+            strides=head.strides,
+            **options,
+        )
+        sums = torch.zeros(3)
+        for level, target in enumerate(levels):
+            labels[level][img_id] = target.labels
+            num_pos += len(set(target.pos_inds.tolist()))
+            flat = kernel_preds[level][img_id].flatten(1)
+            for cell, mask_target in zip(target.pos_inds.tolist(), target.mask_targets):
+                weight = flat[:, cell].view(1, channels, size, size)
+                probs = F.conv2d(mask_feats[img_id : img_id + 1], weight, padding=size // 2)
+                probs = probs[0, 0].sigmoid()
+                inter, pp, tt = (probs * mask_target).sum(), (probs**2).sum(), mask_target.sum()
+                mask_terms.append(1 - 2 * inter / ((pp + EPS) + (tt + EPS)))
+                sums = sums + torch.stack([inter, pp, tt])
+        if sums[2] > 0:
+            image_terms.append(1 - 2 * sums[0] / ((sums[1] + EPS) + (sums[2] + EPS)))
+    weight = head.loss_mask.loss_weight
+    if not mask_terms:
+        loss_mask = torch.tensor(0.0)
+    elif head.loss_mask.pooled:
+        loss_mask = weight * torch.stack(image_terms).mean()
+    else:
+        loss_mask = weight * torch.stack(mask_terms).sum() / num_pos
+    logits = torch.cat([pred.permute(0, 2, 3, 1).reshape(-1, NUM_CLASSES) for pred in cls_preds])
+    labels = torch.cat([label for per_level in labels for label in per_level])
+    targets = F.one_hot(labels, NUM_CLASSES + 1)[:, :NUM_CLASSES].float()
+    probs = logits.sigmoid()
+    focal = -(
+        0.25 * targets * (1 - probs) ** 2 * F.logsigmoid(logits)
+        + 0.75 * (1 - targets) * probs**2 * F.logsigmoid(-logits)
+    )
+    return dict(loss_mask=loss_mask, loss_cls=focal.sum() / (num_pos + 1))
+
+
+# Hand-made scene for hand-computed losses (64 x 128 input, mask features 16 x 32, 512 px).
+# Image 0: box [40, 8, 88, 48], label 2: scale sqrt(48 * 40) = 43.8 -> levels 1 and 2.
+#   Centre of mass (27.5, 63.5); half sizes 0.5 * 0.2 * (40, 48) = (4, 4.8).
+#   Level 1 (8 x 8, cells 8 x 16 px): rows trunc(23.5/8)=2 .. trunc(31.5/8)=3, cols
+#   trunc(58.7/16)=3 .. trunc(68.3/16)=4 -> cells 19, 20, 27, 28.
+#   Level 2 (6 x 6): rows trunc(23.5*6/64)=2 .. trunc(31.5*6/64)=2, cols
+#   trunc(58.7*6/128)=2 .. trunc(68.3*6/128)=3 -> cells 14, 15.  6 claims.
+#   Mask target at stride 4: 10 x 12 = 120 pixels.
+# Image 1: box [8, 8, 24, 24], label 1: scale 16 -> levels 0 and 1; centre (15.5, 15.5),
+#   half sizes 1.6. Level 0 (10 x 10, cells 6.4 x 12.8 px): row 2, col 1 -> cell 21.
+#   Level 1: rows trunc(13.9/8)=1 .. trunc(17.1/8)=2, cols 0 .. trunc(17.1/16)=1
+#   -> cells 8, 9, 16, 17.  5 claims. Mask target 4 x 4 = 16 pixels.
+HAND_BOXES = ([[40, 8, 88, 48]], [[8, 8, 24, 24]])
+HAND_LABELS = ([2], [1])
+HAND_CELLS = ({1: [19, 20, 27, 28], 2: [14, 15]}, {0: [21], 1: [8, 9, 16, 17]})
+HAND_TARGET_PIXELS = (120, 16)
+KERNEL_LOGITS = (1.0, -0.5)  # every dynamic kernel of image 0 gives logit 1.0, image 1 -0.5
+CLS_LOGIT = -2.0
+
+
+def hand_made_outputs(head):
+    """Head outputs whose mask logits are KERNEL_LOGITS[image] at every pixel."""
+    grids = head.num_grids
+    mask_feats = torch.zeros(2, 8, 16, 32)
+    mask_feats[:, 0] = 1.0
+    kernels = []
+    for grid in grids:
+        level = torch.zeros(2, 8, grid, grid)
+        for img_id, logit in enumerate(KERNEL_LOGITS):
+            level[img_id, 0] = logit
+        kernels.append(level)
+    cls_preds = [torch.full((2, NUM_CLASSES, grid, grid), CLS_LOGIT) for grid in grids]
+    return kernels, cls_preds, mask_feats
+
+
+def hand_gts():
+    return [gt_instances(boxes, labels) for boxes, labels in zip(HAND_BOXES, HAND_LABELS)]
+
+
+def sigmoid(x):
+    return 1 / (1 + math.exp(-x))
+
+
+def hand_focal(num_pos):
+    """Focal loss of CLS_LOGIT everywhere: 2 x 225 cells x 3 classes, num_pos positives."""
+    p = sigmoid(CLS_LOGIT)
+    pos = -0.25 * (1 - p) ** 2 * math.log(p)
+    neg = -0.75 * p**2 * math.log(1 - p)
+    cells = 2 * sum(grid * grid for grid in (10, 8, 6, 4, 3))
+    total = num_pos * (pos + (NUM_CLASSES - 1) * neg) + (cells - num_pos) * NUM_CLASSES * neg
+    return total / (num_pos + 1)
+
+
+def test_hand_made_scene_claims_the_hand_computed_cells():
+    head = build_head()
+    _, cls_preds, mask_feats = hand_made_outputs(head)
+    for gt, cells, pixels in zip(hand_gts(), HAND_CELLS, HAND_TARGET_PIXELS):
+        levels = head.assigner.assign(
+            gt.masks.to_tensor(torch.bool, "cpu"),
+            gt.labels,
+            num_classes=NUM_CLASSES,
+            grid_sizes=[tuple(pred.shape[-2:]) for pred in cls_preds],
+            scale_ranges=head.scale_ranges,
+            mask_size=(16, 32),
+            gt_bboxes=gt.bboxes,
+        )
+        assert {lvl: t.pos_inds.tolist() for lvl, t in enumerate(levels) if len(t.pos_inds)} == (
+            cells
+        )
+        assert all(t.mask_targets.sum((1, 2)).eq(pixels).all() for t in levels)
+
+
+def test_per_instance_dice_through_the_head_matches_hand_computation():
+    head = build_head()  # SOLOv2DiceLoss, loss_weight 3, per instance
+    losses = head.loss_by_feat(
+        *hand_made_outputs(head), batch_gt_instances=hand_gts(), batch_img_metas=[meta(), meta()]
+    )
+    terms = []
+    for logit, pixels, cells in zip(KERNEL_LOGITS, HAND_TARGET_PIXELS, HAND_CELLS):
+        p = sigmoid(logit)
+        dice = 1 - 2 * p * pixels / ((512 * p * p + EPS) + (pixels + EPS))
+        terms += [dice] * sum(len(c) for c in cells.values())
+    assert len(terms) == 11
+    assert losses["loss_mask"].item() == pytest.approx(3.0 * sum(terms) / 11, rel=1e-5)
+    assert losses["loss_cls"].item() == pytest.approx(hand_focal(11), rel=1e-5)
+
+
+def test_pooled_dice_through_the_head_is_the_mean_over_images():
+    """The seed's loss: one dice term per image (all its claims pooled), mean over images.
+
+    Before the fix the head divided the per-image sum by the 11 positive cells.
+    """
+    head = build_head(loss_mask=dict(type="SOLOv2DiceLoss", loss_weight=1.0, pooled=True))
+    losses = head.loss_by_feat(
+        *hand_made_outputs(head), batch_gt_instances=hand_gts(), batch_img_metas=[meta(), meta()]
+    )
+    per_image = []
+    for logit, pixels, cells in zip(KERNEL_LOGITS, HAND_TARGET_PIXELS, HAND_CELLS):
+        p, claims = sigmoid(logit), sum(len(c) for c in cells.values())
+        inter, pp, tt = claims * p * pixels, claims * 512 * p * p, claims * pixels
+        per_image.append(1 - 2 * inter / ((pp + EPS) + (tt + EPS)))
+    assert losses["loss_mask"].item() == pytest.approx(sum(per_image) / 2, rel=1e-5)
+    assert losses["loss_cls"].item() == pytest.approx(hand_focal(11), rel=1e-5)
+
+
+def test_pooled_dice_ignores_images_without_positives():
+    head = build_head(loss_mask=dict(type="SOLOv2DiceLoss", loss_weight=1.0, pooled=True))
+    only_first = [hand_gts()[0], empty_gt()]
+    losses = head.loss_by_feat(
+        *hand_made_outputs(head), batch_gt_instances=only_first, batch_img_metas=[meta(), meta()]
+    )
+    p = sigmoid(KERNEL_LOGITS[0])
+    expected = 1 - 2 * 6 * p * 120 / ((6 * 512 * p * p + EPS) + (6 * 120 + EPS))
+    assert losses["loss_mask"].item() == pytest.approx(expected, rel=1e-5)
+
+
+@pytest.mark.parametrize("bad_label", [NUM_CLASSES, NUM_CLASSES + 4, -1])
+def test_out_of_range_label_raises_naming_the_range_and_the_key(bad_label):
+    head = build_head()
+    gts = [gt_instances([[40, 8, 88, 48], [8, 8, 24, 24]], [0, bad_label]), empty_gt()]
+    metas = [dict(meta(), img_path="data/x/images/a.png"), meta()]
+    with pytest.raises(ValueError) as error:
+        head.loss_by_feat(*head(fpn_feats()), batch_gt_instances=gts, batch_img_metas=metas)
+    message = str(error.value)
+    for part in (f"[{bad_label}]", "0..2", "a.png", "cls_ind", "model.mask_head.num_classes"):
+        assert part in message
+
+
+def test_out_of_range_label_names_the_classes_when_the_meta_has_them():
+    head = build_head()
+    metas = [dict(meta(), classes=("cat", "dog", "cow")), meta()]
+    gts = [gt_instances([[8, 8, 24, 24]], [3]), empty_gt()]
+    with pytest.raises(ValueError, match=r"\['cat', 'dog', 'cow'\]"):
+        head.loss_by_feat(*head(fpn_feats()), batch_gt_instances=gts, batch_img_metas=metas)
+
+
+@pytest.mark.parametrize(
+    ("cfg_key", "cfg", "match"),
+    [
+        ("test_cfg", dict(score_threshold=0.9), r"\['score_threshold'\].*score_thr"),
+        ("test_cfg", ConfigDict(nms_pre=10, max_per_image=5), r"max_per_image.*max_per_img"),
+        ("train_cfg", dict(assigner=None, pos_scale=0.3), r"\['pos_scale'\].*assigner"),
+        ("train_cfg", ConfigDict(assigners=dict()), "assigners"),
+    ],
+)
+def test_unknown_cfg_keys_raise(cfg_key, cfg, match):
+    with pytest.raises(ValueError, match=match):
+        build_head(**{cfg_key: cfg})
+
+
+def test_known_cfg_keys_are_accepted_as_config_dicts():
+    head = build_head(
+        test_cfg=ConfigDict(score_thr=0.3, mask_out_stride=2),
+        train_cfg=ConfigDict(assigner=ConfigDict(type="SOLOv2CenterRegionAssigner", pos_scale=0.5)),
+    )
+    assert head.assigner.pos_scale == 0.5
+    assert isinstance(build_head().assigner, SOLOv2CenterRegionAssigner)
+    assert build_head().assigner.pos_scale == 0.2
+
+
+def test_losses_match_mmdet_solov2_head_on_the_same_outputs():
+    """mmdet's own SOLOV2Head.loss_by_feat, fed our head's outputs, is the reference."""
+    from mmdet.models.dense_heads import SOLOV2Head
+
+    head = build_head()
+    reference = SOLOV2Head(
+        num_classes=NUM_CLASSES,
+        in_channels=8,
+        feat_channels=8,
+        stacked_convs=1,
+        strides=head.strides,
+        scale_ranges=head.scale_ranges,
+        pos_scale=0.2,
+        num_grids=head.num_grids,
+        norm_cfg=GN4,
+        mask_feature_head=dict(
+            feat_channels=8, start_level=0, end_level=3, out_channels=8, mask_stride=4
+        ),
+    )
+    outs = head(fpn_feats())
+    args = dict(batch_gt_instances=[crowd_gt(), crowd_gt()], batch_img_metas=[meta(), meta()])
+    ours = head.loss_by_feat(*outs, **args)
+    theirs = reference.loss_by_feat(*outs, **args)
+    for key in ("loss_cls", "loss_mask"):
+        torch.testing.assert_close(ours[key], theirs[key], rtol=1e-6, atol=1e-6)
+    assert ours["loss_mask"].item() == pytest.approx(
+        reference_losses(head, outs, args["batch_gt_instances"])["loss_mask"].item(), rel=1e-5
+    )
+
+
 @pytest.mark.parametrize("kernel_size", [1, 3])
 def test_forward_shapes_for_kernel_size_1_and_3(kernel_size):
     head = build_head(dynamic_conv_size=kernel_size)
@@ -100,10 +360,11 @@ def test_aspect_grids_give_the_long_side_s_cells():
 def test_loss_with_empty_ground_truth():
     head = build_head()
     outs = head(fpn_feats())
-    losses = head.loss_by_feat(
-        *outs, batch_gt_instances=[empty_gt(), empty_gt()], batch_img_metas=[meta(), meta()]
-    )
-    assert losses["loss_cls"] > 0
+    gts = [empty_gt(), empty_gt()]
+    losses = head.loss_by_feat(*outs, batch_gt_instances=gts, batch_img_metas=[meta(), meta()])
+    # Every cell is background: the focal negatives summed, divided by 0 + 1.
+    expected = reference_losses(head, outs, gts)["loss_cls"]
+    torch.testing.assert_close(losses["loss_cls"], expected, rtol=1e-5, atol=0)
     assert losses["loss_mask"] == 0
     (losses["loss_cls"] + losses["loss_mask"]).backward()
     out_conv = head.mask_feature_head.out_conv.conv.weight
@@ -113,19 +374,13 @@ def test_loss_with_empty_ground_truth():
 
 def test_loss_with_one_instance_and_with_many():
     head = build_head()
-    one = head.loss_by_feat(
-        *head(fpn_feats()),
-        batch_gt_instances=[gt_instances([[40, 10, 90, 50]], [2]), empty_gt()],
-        batch_img_metas=[meta(), meta()],
-    )
-    assert one["loss_cls"] > 0 and one["loss_mask"] > 0
-    many = head.loss_by_feat(
-        *head(fpn_feats()),
-        batch_gt_instances=[crowd_gt(), crowd_gt()],
-        batch_img_metas=[meta(), meta()],
-    )
-    assert many["loss_cls"] > 0 and many["loss_mask"] > 0
-    (many["loss_cls"] + many["loss_mask"]).backward()
+    outs = head(fpn_feats())
+    for gts in ([gt_instances([[40, 10, 90, 50]], [2]), empty_gt()], [crowd_gt(), crowd_gt()]):
+        losses = head.loss_by_feat(*outs, batch_gt_instances=gts, batch_img_metas=[meta(), meta()])
+        expected = reference_losses(head, outs, gts)
+        for key in ("loss_cls", "loss_mask"):
+            torch.testing.assert_close(losses[key], expected[key], rtol=1e-5, atol=1e-6)
+    (losses["loss_cls"] + losses["loss_mask"]).backward()
     assert head.kernel_pred.weight.grad.abs().sum() > 0
     assert head.mask_feature_head.out_conv.conv.weight.grad.abs().sum() > 0
 
@@ -146,25 +401,24 @@ def test_loss_takes_bool_tensor_masks_like_bitmap_masks():
 
 
 @pytest.mark.parametrize("kernel_size", [1, 3])
-def test_seed_mode_losses_with_aspect_grids_and_thin_routing(kernel_size):
+def test_seed_assigner_losses_with_aspect_grids_and_thin_routing(kernel_size):
     head = build_head(
         dynamic_conv_size=kernel_size,
         keep_aspect_grids=True,
         level_resize="none",
         strides=(4, 8, 16, 32, 64),
-        assign_mode="seed",
-        offset_factor=0.25,
-        route_thin=True,
+        train_cfg=dict(assigner=SEED_ASSIGNER),
         loss_mask=dict(type="SOLOv2DiceLoss", loss_weight=1.0, pooled=True),
     )
+    assert isinstance(head.assigner, SOLOv2MaskExtentAssigner)
+    assert head.assigner.options() == dict(offset_factor=0.25, route_thin=True)
     thin_and_crowd = gt_instances([[2, 30, 126, 34], [10, 8, 60, 50], [70, 2, 100, 40]], [0, 1, 2])
-    losses = head.loss_by_feat(
-        *head(fpn_feats()),
-        batch_gt_instances=[thin_and_crowd, empty_gt()],
-        batch_img_metas=[meta(), meta()],
-    )
-    assert torch.isfinite(losses["loss_cls"]) and losses["loss_cls"] > 0
-    assert torch.isfinite(losses["loss_mask"]) and losses["loss_mask"] > 0
+    gts, metas = [thin_and_crowd, empty_gt()], [meta(), meta()]
+    outs = head(fpn_feats())
+    losses = head.loss_by_feat(*outs, batch_gt_instances=gts, batch_img_metas=metas)
+    expected = reference_losses(head, outs, gts, mode="seed", offset_factor=0.25, route_thin=True)
+    for key in ("loss_cls", "loss_mask"):
+        torch.testing.assert_close(losses[key], expected[key], rtol=1e-5, atol=1e-6)
     (losses["loss_cls"] + losses["loss_mask"]).backward()
     assert head.kernel_pred.weight.grad.abs().sum() > 0
 
@@ -304,8 +558,11 @@ def test_points_nms_keeps_only_2x2_local_maxima():
         (dict(dynamic_conv_size=2), "odd"),
         (dict(stacked_convs=0), "stacked_convs"),
         (dict(level_resize="bilinear"), "level_resize"),
-        (dict(assign_mode="fcos"), "assign_mode"),
-        (dict(route_thin=True), "route_thin"),
+        (dict(train_cfg=dict(assigner=dict(type="MaxIoUAssigner"))), "SOLOv2 grid assigner"),
+        (
+            dict(train_cfg=dict(assigner=dict(type="SOLOv2CenterRegionAssigner", route_thin=True))),
+            "route_thin",
+        ),
         (dict(mask_feature_head=dict(in_channels=16, mid_channels=8, norm_cfg=GN4)), "in_channels"),
     ],
 )
@@ -333,10 +590,11 @@ def test_mask_stride_2_branch_trains_and_predicts_at_original_size():
     )
     outs = head(fpn_feats())
     assert outs[2].shape == (2, 8, 32, 64)  # H/2 x W/2 of the 64 x 128 input
-    losses = head.loss_by_feat(
-        *outs, batch_gt_instances=[crowd_gt(), empty_gt()], batch_img_metas=[meta(), meta()]
-    )
-    assert losses["loss_mask"] > 0 and losses["loss_cls"] > 0
+    gts = [crowd_gt(), empty_gt()]
+    losses = head.loss_by_feat(*outs, batch_gt_instances=gts, batch_img_metas=[meta(), meta()])
+    expected = reference_losses(head, outs, gts)
+    for key in ("loss_cls", "loss_mask"):
+        torch.testing.assert_close(losses[key], expected[key], rtol=1e-5, atol=1e-6)
     with torch.no_grad():
         head.cls_pred.bias.fill_(1.0)
         head.kernel_pred.weight.normal_(0, 0.5)
@@ -363,9 +621,9 @@ def test_deformable_convs_in_the_towers(all_convs):
         for module in head.kernel_tower + head.cls_tower
     ]
     assert deformable == ([True, True] if all_convs else [False, True]) * 2
-    losses = head.loss_by_feat(
-        *head(fpn_feats()),
-        batch_gt_instances=[crowd_gt(), empty_gt()],
-        batch_img_metas=[meta(), meta()],
-    )
-    assert all(torch.isfinite(value) for value in losses.values())
+    outs = head(fpn_feats())
+    gts = [crowd_gt(), empty_gt()]
+    losses = head.loss_by_feat(*outs, batch_gt_instances=gts, batch_img_metas=[meta(), meta()])
+    expected = reference_losses(head, outs, gts)
+    for key in ("loss_cls", "loss_mask"):
+        torch.testing.assert_close(losses[key], expected[key], rtol=1e-5, atol=1e-6)

@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from solov2_plugin.models.task_modules import LevelTargets, assign_solo_targets
+from solov2_plugin.testing import random_instance_masks
 
 BG = 5  # num_classes: the background label
 
@@ -227,18 +228,36 @@ def test_invalid_arguments_raise():
         _assign(masks[0], [0])
 
 
+@pytest.mark.parametrize(
+    ("mode", "option", "owner"),
+    [
+        ("mmdet", dict(offset_factor=0.25), "SOLOv2MaskExtentAssigner"),
+        ("mmdet", dict(route_thin=False), "SOLOv2MaskExtentAssigner"),
+        ("seed", dict(pos_scale=0.2), "SOLOv2CenterRegionAssigner"),
+    ],
+)
+def test_an_option_of_the_other_mode_raises_instead_of_being_ignored(mode, option, owner):
+    (name,) = option
+    with pytest.raises(ValueError, match=rf"\['{name}'\].*{owner}"):
+        _assign(_boxes_to_masks([RECT_A]), [0], mode=mode, **option)
+
+
+@pytest.mark.parametrize("mode", ["mmdet", "seed"])
+@pytest.mark.parametrize("bad", [BG, BG + 3, -1])
+def test_out_of_range_label_raises(mode, bad):
+    masks = _boxes_to_masks([RECT_A, RECT_B])
+    with pytest.raises(ValueError, match=rf"\[{bad}\] outside the valid range 0\.\.4"):
+        _assign(masks, [0, bad], mode=mode)
+    # An empty mask with a bad label is still bad data.
+    masks[1] = False
+    with pytest.raises(ValueError, match="model.mask_head.num_classes"):
+        _assign(masks, [0, bad], mode=mode)
+
+
 def _random_scene(seed, num, size=(64, 96)):
     """Overlapping ellipses and rectangles of varied size, some empty or tiny."""
     rng = np.random.default_rng(seed)
-    yy, xx = np.mgrid[: size[0], : size[1]]
-    masks = np.zeros((num, *size), dtype=bool)
-    for k in range(num):
-        cy, cx = rng.uniform(0, size[0]), rng.uniform(0, size[1])
-        ry, rx = rng.uniform(0.3, size[0] / 2), rng.uniform(0.3, size[1] / 2)
-        if rng.random() < 0.5:
-            masks[k] = ((yy - cy) / ry) ** 2 + ((xx - cx) / rx) ** 2 <= 1
-        else:
-            masks[k] = (abs(yy - cy) <= ry) & (abs(xx - cx) <= rx)
+    masks = random_instance_masks(rng, num, size, side_range=(0.6, 80.0), allow_empty=True)
     labels = rng.integers(0, BG, num)
     return torch.from_numpy(masks), torch.from_numpy(labels)
 
@@ -260,7 +279,7 @@ def test_invariants_on_random_scenes(seed, num, mode):
         mask_size=(16, 24),
         mode=mode,
         strides=[4, 8],
-        route_thin=mode == "seed",
+        **(dict(route_thin=True) if mode == "seed" else {}),
     )
     for level in levels:
         positive = level.labels != BG

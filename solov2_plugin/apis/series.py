@@ -45,7 +45,9 @@ SEAM_PAD = 16
 JOIN_IOU = 0.5
 
 
-def _frame_pieces(k, frame, result, offset, last, overlap) -> Tuple[List[Piece], list, list]:
+def _frame_pieces(
+    k: int, frame: np.ndarray, result: tuple, offset: int, last: int, overlap: int
+) -> Tuple[List[Piece], list, list]:
     """Pieces frame ``k`` reports, and the local boxes of its objects cut at its bottom/top."""
     height, width = frame.shape[:2]
     reported, cut_bottom, cut_top = [], [], []
@@ -62,7 +64,9 @@ def _frame_pieces(k, frame, result, offset, last, overlap) -> Tuple[List[Piece],
     return reported, cut_bottom, cut_top
 
 
-def _seam_image(frames, offsets, k, overlap, a, b) -> np.ndarray:
+def _seam_image(
+    frames: Sequence[np.ndarray], offsets: List[int], k: int, overlap: int, a: int, b: int
+) -> np.ndarray:
     """Belt rows [a, b) around seam k, from frame k and frame k + 1 (rows not repeated)."""
     upper = frames[k][a - offsets[k] :]
     lower = frames[k + 1][overlap : b - offsets[k + 1]]
@@ -160,11 +164,22 @@ def predict_series(
 
 
 def _incomplete(piece: Piece) -> Piece:
+    """Mark ``piece`` as cut and return it."""
     piece.complete = False
     return piece
 
 
-def _seam(frames, offsets, k, overlap, predict_fn, seam_callback, cut_bottom, cut_top, held):
+def _seam(
+    frames: Sequence[np.ndarray],
+    offsets: List[int],
+    k: int,
+    overlap: int,
+    predict_fn: Callable[[np.ndarray], Any],
+    seam_callback: Optional[Callable[[int, np.ndarray], None]],
+    cut_bottom: list,
+    cut_top: list,
+    held: List[Piece],
+) -> Tuple[List[Piece], List[Piece]]:
     """Predict seam k; return the pieces it reports and those held for seam k + 1."""
     top_k, end_k1 = offsets[k], offsets[k + 1] + frames[k + 1].shape[0]
     r1, r2 = offsets[k] + frames[k].shape[0] - 1, offsets[k + 1]
@@ -194,7 +209,9 @@ def _seam(frames, offsets, k, overlap, predict_fn, seam_callback, cut_bottom, cu
     return _join(crossing, held, a == top_k and k > 0, b == end_k1 and k + 1 < len(frames) - 1, a)
 
 
-def _join(crossing, held, top_is_cut, bottom_is_cut, a):
+def _join(
+    crossing: list, held: List[Piece], top_is_cut: bool, bottom_is_cut: bool, a: int
+) -> Tuple[List[Piece], List[Piece]]:
     """Join seam pieces touching the band top with held parts; split reported/held."""
     reported, still_held, unmatched = [], [], list(held)
     for piece, at_top, at_bottom in crossing:

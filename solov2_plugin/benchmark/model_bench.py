@@ -1,0 +1,382 @@
+"""Model benchmark: mmdet's SOLOv2 against ours, same weights, same crowded batch.
+
+Measured for both (medians after warm-up): inference (``model.predict``:
+network forward and post-processing), the network forward alone, a training
+step (loss, backward, an SGD step with learning rate 0 so the weights stay
+put) and targets + losses (``mask_head.loss_by_feat`` on fixed head outputs,
+no gradients). Ratios are mmdet's time over ours (> 1: ours is faster). The
+two inference outputs are compared (same detections). Optional rows run our
+model only, each with its agreement with our fp32 eager result:
+
+- ``bf16``: ``torch.autocast`` to bfloat16 around inference;
+- ``channels_last``: model and inputs in channels-last memory format;
+- ``compile``: ``torch.compile(fullgraph=True)`` of backbone, neck and head
+  forward, eager post-processing;
+- ``cudagraphs``: the same with ``mode='reduce-overhead'`` (CUDA graphs;
+  CUDA only).
+"""
+
+import contextlib
+import copy
+import os
+import platform
+from dataclasses import asdict, dataclass, field
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+import torch
+from torch import Tensor, nn
+
+from .agreement import compare_detections
+from .measure import Measurement, measure, ratio
+from .models import (
+    CATEGORY_BIAS,
+    build_model_pair,
+    mmcv_focal_loss_works,
+    parameters_of,
+    pytorch_focal_loss_for_mmdet,
+    synthetic_batch,
+)
+
+VARIANTS = ("bf16", "channels_last", "compile", "cudagraphs")
+MEASURES = ("inference", "forward", "train_step", "targets_losses")
+
+
+@dataclass
+class ModelBenchConfig:
+    """Settings of one model benchmark run.
+
+    Attributes:
+        device (str): ``'cpu'`` or ``'cuda'``.
+        size (tuple[int, int]): Image size (H, W).
+        instances (int): Ground-truth instances per image.
+        batch (int): Images per batch.
+        warmup (int): Untimed calls before each measurement.
+        repeats (int): Timed calls per measurement.
+        threads (int): torch CPU threads (CPU runs only; 0 keeps torch's).
+        shrink (bool): ResNet-18 and a 64-wide head instead of R50.
+        variants (list[str]): Optional rows of :data:`VARIANTS`.
+        measures (list[str]): Which of :data:`MEASURES` to time.
+        seed (int): Seed of weights and scene.
+        category_bias (float): Bias of the category logits (-2.3: about 100
+            detections on a crowded image; lower: fewer candidates).
+    """
+
+    device: str = "cpu"
+    size: Tuple[int, int] = (512, 512)
+    instances: int = 40
+    batch: int = 1
+    warmup: int = 1
+    repeats: int = 3
+    threads: int = 2
+    shrink: bool = False
+    variants: List[str] = field(default_factory=list)
+    measures: List[str] = field(default_factory=lambda: list(MEASURES))
+    seed: int = 0
+    category_bias: float = CATEGORY_BIAS
+
+    def check(self) -> None:
+        """Raise ``ValueError`` naming the bad setting."""
+        unknown = sorted(set(self.variants) - set(VARIANTS))
+        if unknown:
+            raise ValueError(f"--variants: unknown {unknown}; choose from {list(VARIANTS)}.")
+        unknown = sorted(set(self.measures) - set(MEASURES))
+        if unknown:
+            raise ValueError(f"--measures: unknown {unknown}; choose from {list(MEASURES)}.")
+        if self.device not in ("cpu", "cuda"):
+            raise ValueError(f"--device must be 'cpu' or 'cuda', got {self.device!r}.")
+        if self.device == "cuda" and not torch.cuda.is_available():
+            raise ValueError("--device cuda: no CUDA GPU is visible to torch; use --device cpu.")
+        if min(self.size) < 32 or self.batch < 1 or self.instances < 1:
+            raise ValueError(
+                f"--size {self.size}, --batch {self.batch}, --instances {self.instances}: need "
+                "sides >= 32 px, a batch >= 1 and at least one instance."
+            )
+
+
+def _predictions(model: nn.Module, inputs: Tensor, samples: list) -> list:
+    """``pred_instances`` of every image (taken before the samples are reused)."""
+    return [sample.pred_instances for sample in model.predict(inputs, samples)]
+
+
+def _forward(model: nn.Module) -> Callable[[Tensor], tuple]:
+    """Backbone, neck and head forward of ``model`` as one function."""
+
+    def forward(inputs: Tensor) -> tuple:
+        return model.mask_head(model.extract_feat(inputs))
+
+    return forward
+
+
+def _train_step(model: nn.Module, inputs: Tensor, samples: list) -> Callable[[], None]:
+    """One training step: loss, backward and an SGD step with learning rate 0."""
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.0)
+
+    def step() -> None:
+        losses = model.loss(inputs, samples)
+        total = sum(value for key, value in losses.items() if "loss" in key)
+        optimizer.zero_grad(set_to_none=True)
+        total.backward()
+        optimizer.step()
+
+    return step
+
+
+def _measure_model(
+    model: nn.Module,
+    inputs: Tensor,
+    samples: list,
+    cfg: ModelBenchConfig,
+    device: torch.device,
+    loss_context: Callable[[], contextlib.AbstractContextManager],
+    log: Callable[[str], None],
+) -> Dict[str, Measurement]:
+    """Time the requested measures of one model."""
+    metas = [sample.metainfo for sample in samples]
+    gts = [sample.gt_instances for sample in samples]
+    forward = _forward(model)
+    out: Dict[str, Measurement] = {}
+
+    def timed(name: str, fn: Callable[[], object]) -> None:
+        if name in cfg.measures:
+            out[name] = measure(fn, device, cfg.warmup, cfg.repeats)
+            log(f"    {name:<15} {out[name].median_ms:10.1f} ms")
+
+    model.eval()
+    with torch.no_grad():
+        timed("inference", lambda: model.predict(inputs, samples))
+        timed("forward", lambda: forward(inputs))
+        if "targets_losses" in cfg.measures:
+            head_outs = forward(inputs)
+            with loss_context():
+                timed(
+                    "targets_losses",
+                    lambda: model.mask_head.loss_by_feat(
+                        *head_outs, batch_gt_instances=gts, batch_img_metas=metas
+                    ),
+                )
+            del head_outs
+    if "train_step" in cfg.measures:
+        model.train()
+        with loss_context():
+            timed("train_step", _train_step(model, inputs, samples))
+        model.zero_grad(set_to_none=True)
+        model.eval()
+    return out
+
+
+def _variant(
+    name: str, ours: nn.Module, inputs: Tensor, samples: list, device: torch.device
+) -> Tuple[Callable[[], list], int]:
+    """The inference function of an optional row and its minimum warm-up."""
+    metas = [sample.metainfo for sample in samples]
+    if name == "bf16":
+
+        def run() -> list:
+            with torch.autocast(device.type, dtype=torch.bfloat16):
+                return _predictions(ours, inputs, samples)
+
+        return run, 1
+    if name == "channels_last":
+        model = copy.deepcopy(ours).to(memory_format=torch.channels_last)
+        cl_inputs = inputs.contiguous(memory_format=torch.channels_last)
+        return (lambda: _predictions(model, cl_inputs, samples)), 1
+    if name in ("compile", "cudagraphs"):
+        if name == "cudagraphs" and device.type != "cuda":
+            raise ValueError("cudagraphs needs --device cuda")
+        mode = "reduce-overhead" if name == "cudagraphs" else None
+        compiled = torch.compile(_forward(ours), fullgraph=True, mode=mode)
+
+        def run_compiled() -> list:
+            outs = compiled(inputs)
+            return ours.mask_head.predict_by_feat(*outs, batch_img_metas=metas, rescale=True)
+
+        return run_compiled, 3
+    raise ValueError(f"unknown variant {name!r}; choose from {list(VARIANTS)}")
+
+
+def environment(device: torch.device) -> Dict[str, object]:
+    """Versions, device name and thread count of this run."""
+    import mmdet
+
+    env: Dict[str, object] = dict(
+        torch=torch.__version__,
+        mmdet=mmdet.__version__,
+        python=platform.python_version(),
+        device=device.type,
+        threads=torch.get_num_threads(),
+        cpus=os.cpu_count(),
+    )
+    if device.type == "cuda":
+        env["device_name"] = torch.cuda.get_device_name(device)
+    else:
+        env["device_name"] = platform.processor() or platform.machine()
+    return env
+
+
+def run_model_benchmark(
+    cfg: ModelBenchConfig, log: Optional[Callable[[str], None]] = None
+) -> Dict[str, object]:
+    """Run the benchmark and return its report (see :func:`format_report`).
+
+    Args:
+        cfg (ModelBenchConfig): Settings.
+        log (Callable[[str], None], optional): Progress lines (default: none).
+
+    Returns:
+        dict: ``config``, ``environment``, ``notes``, ``results`` (per model,
+        per measure, a :class:`Measurement` dict), ``ratios`` (mmdet over
+        ours), ``ours_inference_over_forward``, ``agreement`` (ours vs mmdet,
+        see :func:`compare_detections`) and ``variants`` (per optional row:
+        ``inference`` and ``agreement`` with our fp32 eager result, or
+        ``error``).
+
+    Raises:
+        ValueError: If a setting is invalid (see :meth:`ModelBenchConfig.check`).
+    """
+    cfg.check()
+    log = log or (lambda line: None)
+    device = torch.device(cfg.device)
+    if device.type == "cpu" and cfg.threads > 0:
+        torch.set_num_threads(cfg.threads)
+    reference, ours = build_model_pair(device, cfg.shrink, cfg.seed, cfg.category_bias)
+    inputs, samples = synthetic_batch(cfg.batch, cfg.size, cfg.instances, device, cfg.seed)
+    notes: List[str] = []
+    loss_context: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext
+    if not mmcv_focal_loss_works(device):
+        loss_context = pytorch_focal_loss_for_mmdet
+        notes.append(
+            "mmcv's compiled sigmoid_focal_loss is unavailable on this device: mmdet's FocalLoss "
+            "uses mmdet's own PyTorch version (py_sigmoid_focal_loss) instead."
+        )
+    for note in notes:
+        log(f"note: {note}")
+
+    with torch.no_grad():
+        ref_preds = _predictions(reference, inputs, samples)
+        our_preds = _predictions(ours, inputs, samples)
+    agreement = compare_detections(ref_preds, our_preds)
+    log(
+        f"  detections: mmdet {int(agreement.get('num_ref', 0))}, ours "
+        f"{int(agreement.get('num_other', 0))}, identical: {bool(agreement['identical'])}"
+    )
+
+    results: Dict[str, Dict[str, Measurement]] = {}
+    for name, model in (("mmdet", reference), ("ours", ours)):
+        log(f"  {name}:")
+        context = loss_context if name == "mmdet" else contextlib.nullcontext
+        results[name] = _measure_model(model, inputs, samples, cfg, device, context, log)
+
+    variants: Dict[str, Dict[str, object]] = {}
+    for name in cfg.variants:
+        log(f"  variant {name}:")
+        try:
+            run, min_warmup = _variant(name, ours, inputs, samples, device)
+            with torch.no_grad():
+                timing = measure(run, device, max(cfg.warmup, min_warmup), cfg.repeats)
+                preds = run()
+            variants[name] = dict(
+                inference=timing.as_dict(), agreement=compare_detections(our_preds, preds)
+            )
+            log(f"    inference       {timing.median_ms:10.1f} ms")
+        except Exception as err:  # an optional row must not end the run; its error is reported
+            variants[name] = dict(error=f"{type(err).__name__}: {err}")
+            log(f"    failed: {variants[name]['error']}")
+
+    ratios = {
+        key: ratio(results["mmdet"][key].median_ms, results["ours"][key].median_ms)
+        for key in results["ours"]
+        if key in results["mmdet"]
+    }
+    our_times = results["ours"]
+    return dict(
+        config=asdict(cfg),
+        environment=environment(device),
+        parameters=dict(mmdet=parameters_of(reference), ours=parameters_of(ours)),
+        notes=notes,
+        results={
+            name: {key: value.as_dict() for key, value in per_model.items()}
+            for name, per_model in results.items()
+        },
+        ratios=ratios,
+        ours_inference_over_forward=ratio(
+            our_times["inference"].median_ms if "inference" in our_times else None,
+            our_times["forward"].median_ms if "forward" in our_times else None,
+        ),
+        agreement=agreement,
+        variants=variants,
+    )
+
+
+def _mib(num_bytes: Optional[int]) -> str:
+    return "-" if not num_bytes else f"{num_bytes / 2**20:,.0f}"
+
+
+def _ms(entry: Optional[dict]) -> str:
+    return "-" if entry is None else f"{entry['median_ms']:,.1f}"
+
+
+def format_report(report: Dict[str, object]) -> str:
+    """The report as a plain-text table.
+
+    Args:
+        report (dict): Output of :func:`run_model_benchmark`.
+
+    Returns:
+        str: Header line, one row per measure (medians in ms, speed-up of
+        ours over mmdet, peak memory in MiB), the agreement, the optional
+        rows and the notes.
+    """
+    cfg, env = report["config"], report["environment"]
+    height, width = cfg["size"]
+    lines = [
+        f"model: {'shrunk R18' if cfg['shrink'] else 'R50'} SOLOv2, {cfg['device']} "
+        f"({env['device_name']}, {env['threads']} threads), {height}x{width}, batch "
+        f"{cfg['batch']}, {cfg['instances']} instances/image, fp32, median of "
+        f"{cfg['repeats']} after {cfg['warmup']} warm-up",
+        f"  {'measure':<16}{'mmdet ms':>12}{'ours ms':>12}{'speed-up':>10}"
+        f"{'mmdet peak MiB':>16}{'ours peak MiB':>15}",
+    ]
+    results = report["results"]
+    for key in MEASURES:
+        ref, our = results["mmdet"].get(key), results["ours"].get(key)
+        if ref is None and our is None:
+            continue
+        speed = report["ratios"].get(key)
+        lines.append(
+            f"  {key:<16}{_ms(ref):>12}{_ms(our):>12}"
+            f"{'-' if speed is None else f'{speed:.2f}x':>10}"
+            f"{_mib(ref and ref['peak_bytes']):>16}{_mib(our and our['peak_bytes']):>15}"
+        )
+    over = report.get("ours_inference_over_forward")
+    if over:
+        lines.append(f"  ours: inference / forward = {over:.2f}")
+    agree = report["agreement"]
+    lines.append(
+        f"  agreement ours vs mmdet: {int(agree.get('num_other', 0))} vs "
+        f"{int(agree.get('num_ref', 0))} detections, identical: {bool(agree['identical'])}, "
+        f"max score diff {agree.get('max_score_diff', 0):.2e}, mask pixels differing "
+        f"{agree.get('mask_pixel_diff', 0):.2e}"
+    )
+    fp32_ms = results["ours"].get("inference", {}).get("median_ms")
+    for name, row in report["variants"].items():
+        if "error" in row:
+            lines.append(f"  ours {name:<14} failed: {row['error']}")
+            continue
+        ms = row["inference"]["median_ms"]
+        agree = row["agreement"]
+        speed = ratio(fp32_ms, ms)
+        lines.append(
+            f"  ours {name:<14} inference {ms:,.1f} ms"
+            f"{'' if speed is None else f' ({speed:.2f}x fp32 eager)'}, "
+            f"{int(agree.get('num_other', 0))} detections, matched "
+            f"{agree.get('matched', 0):.1%}, mean IoU {agree.get('mean_iou', 0):.3f}, "
+            f"identical: {bool(agree['identical'])}"
+        )
+    lines.extend(f"  note: {note}" for note in report["notes"])
+    return "\n".join(lines)
+
+
+def parse_size(values: Sequence[int]) -> Tuple[int, int]:
+    """``--size H W`` as a tuple."""
+    height, width = values
+    return int(height), int(width)

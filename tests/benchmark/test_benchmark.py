@@ -1,0 +1,158 @@
+"""solov2_plugin.benchmark: measurement, agreement, the model benchmark and the command line."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+from mmengine.structures import InstanceData
+
+from solov2_plugin.benchmark import compare_detections, measure
+from solov2_plugin.benchmark.cli import COMMANDS, main
+from solov2_plugin.benchmark.measure import peak_memory, ratio
+from solov2_plugin.benchmark.model_bench import ModelBenchConfig, format_report, run_model_benchmark
+
+CPU = torch.device("cpu")
+
+
+def test_measure_calls_warmup_repeats_and_one_memory_call():
+    calls = []
+    result = measure(lambda: calls.append(1), CPU, warmup=2, repeats=3)
+    assert len(calls) == 2 + 3 + 1
+    assert result.repeats == 3 and 0 <= result.min_ms <= result.median_ms
+    assert measure(lambda: calls.append(1), CPU, 0, 1, memory=False).peak_kind == "none"
+    with pytest.raises(ValueError, match="repeats >= 1"):
+        measure(lambda: None, CPU, repeats=0)
+
+
+def test_cpu_peak_memory_sees_a_64_mib_buffer():
+    def allocate():
+        buffer = np.ones(64 * 2**20, dtype=np.uint8)  # touched pages count in the RSS
+        return int(buffer[::4096].sum())
+
+    peak, delta, kind = peak_memory(allocate, CPU)
+    assert kind in ("rss", "rss_lifetime")
+    if kind == "rss":
+        assert 60 * 2**20 <= delta <= peak
+    assert ratio(10.0, 4.0) == 2.5 and ratio(None, 1.0) is None and ratio(1.0, 0.0) is None
+
+
+def detections(labels, scores, boxes, size=(8, 8)):
+    masks = torch.zeros(len(labels), *size, dtype=torch.bool)
+    for mask, (x1, y1, x2, y2) in zip(masks, boxes):
+        mask[y1:y2, x1:x2] = True
+    return InstanceData(
+        masks=masks, labels=torch.tensor(labels), scores=torch.tensor(scores, dtype=torch.float32)
+    )
+
+
+def test_compare_detections_by_hand():
+    ref = detections([1, 2], [0.9, 0.5], [(0, 0, 4, 4), (4, 4, 8, 8)])
+    same = compare_detections([ref], [ref])
+    assert same["identical"] == 1.0 and same["matched"] == 1.0 and same["mean_iou"] == 1.0
+    # The first mask loses 4 of its 16 pixels: IoU 12/16, 4 of 128 pixels differ.
+    other = detections([1, 2], [0.9, 0.5], [(0, 0, 4, 3), (4, 4, 8, 8)])
+    out = compare_detections([ref], [other])
+    assert out["identical"] == 0.0 and out["mask_pixel_diff"] == 4 / 128
+    assert out["matched"] == 1.0 and out["mean_iou"] == (12 / 16 + 1) / 2
+    # A different label: the pair no longer matches; a different count: aligned values undefined.
+    relabelled = detections([1, 3], [0.9, 0.5], [(0, 0, 4, 4), (4, 4, 8, 8)])
+    assert compare_detections([ref], [relabelled])["matched"] == 0.5
+    fewer = compare_detections([ref], [detections([1], [0.9], [(0, 0, 4, 4)])])
+    assert fewer["identical"] == 0.0 and math.isnan(fewer["max_score_diff"])
+    assert fewer["num_ref"] == 2 and fewer["num_other"] == 1 and fewer["matched"] == 0.5
+    with pytest.raises(ValueError, match="2 reference images but 1"):
+        compare_detections([ref, ref], [ref])
+
+
+def test_model_benchmark_reports_identical_detections():
+    cfg = ModelBenchConfig(
+        size=(64, 96), instances=3, warmup=0, repeats=1, shrink=True, category_bias=-3.0
+    )
+    cfg.measures = ["inference"]
+    report = run_model_benchmark(cfg)
+    assert set(report["results"]["ours"]) == set(report["results"]["mmdet"]) == {"inference"}
+    assert report["parameters"]["mmdet"] == report["parameters"]["ours"]
+    agreement = report["agreement"]
+    assert agreement["identical"] == 1.0 and agreement["num_ref"] == agreement["num_other"] > 0
+    assert agreement["max_score_diff"] <= 1e-6 and agreement["mask_pixel_diff"] == 0.0
+    assert report["environment"]["threads"] == 2 and report["variants"] == {}
+    text = format_report(report)
+    assert text.startswith("model: shrunk R18 SOLOv2, cpu")
+    assert "identical: True" in text and "train_step" not in text
+
+
+@pytest.mark.slow
+def test_model_benchmark_all_measures_and_variants():
+    cfg = ModelBenchConfig(size=(96, 128), instances=6, batch=2, warmup=0, repeats=1, shrink=True)
+    cfg.variants = ["bf16", "channels_last"]
+    report = run_model_benchmark(cfg)
+    for name in ("mmdet", "ours"):
+        assert set(report["results"][name]) == {
+            "inference",
+            "forward",
+            "train_step",
+            "targets_losses",
+        }
+        assert report["results"][name]["inference"]["peak_kind"] in ("rss", "rss_lifetime")
+    assert report["agreement"]["identical"] == 1.0 and report["agreement"]["num_ref"] == 200
+    assert set(report["variants"]) == {"bf16", "channels_last"}
+    assert report["variants"]["channels_last"]["agreement"]["matched"] == 1.0
+    text = format_report(report)
+    for row in ("inference", "train_step", "targets_losses", "bf16", "channels_last"):
+        assert row in text
+
+
+def test_model_command_writes_json_and_rejects_bad_options(tmp_path, capsys):
+    path = tmp_path / "bench.json"
+    argv = ["model", "--shrink", "--size", "64", "64", "--instances", "3", "--warmup", "0"]
+    argv += [
+        "--repeats",
+        "2",
+        "--measures",
+        "forward",
+        "--category-bias",
+        "-3",
+        "--json",
+        str(path),
+    ]
+    assert main(argv) == 0
+    report = json.loads(path.read_text())
+    assert set(report["results"]["ours"]) == {"forward"}
+    assert report["results"]["ours"]["forward"]["repeats"] == 2
+    assert report["config"]["size"] == [64, 64] and report["config"]["category_bias"] == -3
+    assert "speed-up" in capsys.readouterr().out
+    assert main(["model", "--variants", "fp8"]) == 1
+    assert "unknown ['fp8']" in capsys.readouterr().err
+
+
+def test_scaling_sweep_and_plot(tmp_path):
+    path, png = tmp_path / "scaling.json", tmp_path / "scaling.png"
+    argv = ["model", "--scaling", "--shrink", "--size", "64", "64", "--instances", "2"]
+    argv += ["--warmup", "0", "--repeats", "1", "--measures", "forward", "--category-bias", "-3"]
+    argv += ["--scaling-instances", "4", "--scaling-sizes", "64", "--json", str(path)]
+    assert main(argv + ["--plot", str(png)]) == 0
+    report = json.loads(path.read_text())
+    points = [(p["sweep"], p["instances"], p["size"][0], p["model"]) for p in report["points"]]
+    assert points == [
+        (sweep, k, side, model)
+        for sweep, k, side in (("instances", 4, 64), ("size", 2, 64))
+        for model in ("mmdet", "ours")
+    ]
+    assert all(set(p["measures"]) == {"forward"} for p in report["points"])
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    again = tmp_path / "again.png"
+    assert main(["plot", str(path), str(again)]) == 0 and again.is_file()
+    assert main(["plot", str(tmp_path / "missing.json"), str(again)]) == 1
+
+
+def test_loading_command_runs_and_reports_rates(capsys):
+    assert set(COMMANDS) == {"loading", "model", "plot"}
+    argv = ["loading", "--height", "48", "--width", "96", "--instances", "6"]
+    assert main(argv + ["--samples", "2", "--repeats", "1"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("loading: 48x96 16-bit PNG label maps, 6 instances, 2 samples x 1")
+    for row in ("LoadSeedInstanceMasks", "LoadImageFromFile + LoadSeedInstanceMasks", "from RLE"):
+        assert row in out
+    assert out.count("samples/s") == 4

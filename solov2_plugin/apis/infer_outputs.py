@@ -44,7 +44,10 @@ def write_image(path: PathLike, rgb: np.ndarray, jpeg_quality: int = 95) -> Path
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    if not cv2.imwrite(str(path), rgb[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality]):
+    params = (
+        [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality] if path.suffix.lower() in (".jpg", ".jpeg") else []
+    )
+    if not cv2.imwrite(str(path), np.ascontiguousarray(rgb[..., ::-1]), params):
         raise OSError(f"{path}: the image could not be written; check the folder and suffix.")
     return path
 

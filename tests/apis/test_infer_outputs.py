@@ -118,3 +118,11 @@ def test_overlay_tags_are_drawn_on_large_objects() -> None:
     coloured = (plain != 0).any(axis=2)
     assert coloured[100, 100], "the tag sits at the object's centre"
     assert coloured.sum() > 4 * 159 + 50
+
+
+def test_inference_docs_list_every_csv_column() -> None:
+    from solov2_plugin.apis.measure import COLUMNS
+
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "inference.md").read_text()
+    for name, (unit, meaning) in COLUMNS.items():
+        assert f"| `{name}` | {unit} | {meaning} |" in docs, name

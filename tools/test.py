@@ -9,12 +9,13 @@ Examples::
 from __future__ import annotations
 
 import argparse
-import os.path as osp
+import sys
 
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 from mmengine.runner import Runner
 
 import solov2_plugin  # noqa: F401  (registers our modules, enables safe checkpoints)
+from solov2_plugin.apis.runner_config import LAUNCHERS, build_test_config
 
 
 def parse_args() -> argparse.Namespace:
@@ -24,48 +25,44 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("checkpoint", help="checkpoint file (.pth)")
     parser.add_argument("--work-dir", help="where the evaluation log goes")
     parser.add_argument("--out", help="dump the predictions to this .pkl file")
-    parser.add_argument("--show-dir", help="draw predictions into this folder (under work dir)")
+    parser.add_argument(
+        "--show-dir",
+        help="draw ground truth | prediction per image into this folder "
+        "(a relative one lies under <work dir>/<timestamp>/)",
+    )
+    parser.add_argument(
+        "--show-score-thr", type=float, default=0.3, help="draw predictions scoring above this"
+    )
     parser.add_argument(
         "--cfg-options",
         nargs="+",
         action=DictAction,
         help="override config keys, e.g. test_dataloader.batch_size=2",
     )
-    parser.add_argument("--launcher", choices=["none", "pytorch", "slurm", "mpi"], default="none")
+    parser.add_argument("--launcher", choices=LAUNCHERS, default="none")
     return parser.parse_args()
 
 
-def build_config(args: argparse.Namespace) -> Config:
-    """Load the config and apply the command-line options to it."""
-    if not osp.isfile(args.checkpoint):
-        raise SystemExit(f"Checkpoint '{args.checkpoint}' does not exist.")
-    cfg = Config.fromfile(args.config)
-    cfg.launcher = args.launcher
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
-    cfg.work_dir = (
-        args.work_dir
-        or cfg.get("work_dir")
-        or osp.join("work_dirs", osp.splitext(osp.basename(args.config))[0])
-    )
-    cfg.load_from = args.checkpoint
-    if args.show_dir:
-        visualization = cfg.default_hooks.setdefault("visualization", {})
-        visualization.update(type="DetVisualizationHook", draw=True, test_out_dir=args.show_dir)
-    if args.out:
-        if not args.out.endswith((".pkl", ".pickle")):
-            raise SystemExit(f"--out must name a .pkl file, got '{args.out}'.")
-        evaluators = cfg.test_evaluator
-        evaluators = list(evaluators) if isinstance(evaluators, (list, tuple)) else [evaluators]
-        cfg.test_evaluator = [*evaluators, dict(type="DumpDetResults", out_file_path=args.out)]
-    return cfg
-
-
-def main() -> None:
-    """Evaluate and print the metrics."""
-    runner = Runner.from_cfg(build_config(parse_args()))
-    runner.test()
+def main() -> int:
+    """Evaluate and print the metrics; return the exit status (2 for a bad option)."""
+    args = parse_args()
+    try:
+        cfg = build_test_config(
+            args.config,
+            args.checkpoint,
+            work_dir=args.work_dir,
+            cfg_options=args.cfg_options,
+            launcher=args.launcher,
+            out=args.out,
+            show_dir=args.show_dir,
+            show_score_thr=args.show_score_thr,
+        )
+    except (FileNotFoundError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    Runner.from_cfg(cfg).test()
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

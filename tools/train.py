@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import os.path as osp
+import sys
 
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 from mmengine.runner import Runner
 
 import solov2_plugin  # noqa: F401  (registers our modules, enables safe checkpoints)
+from solov2_plugin.apis.runner_config import LAUNCHERS, build_train_config
 
 
 def parse_args() -> argparse.Namespace:
@@ -31,46 +32,40 @@ def parse_args() -> argparse.Namespace:
         metavar="auto|PATH",
         help="resume from PATH, or from the latest checkpoint in the work dir with 'auto'",
     )
-    parser.add_argument("--amp", action="store_true", help="automatic mixed precision")
+    parser.add_argument(
+        "--amp", action="store_true", help="automatic mixed precision (needs a CUDA GPU)"
+    )
     parser.add_argument(
         "--cfg-options",
         nargs="+",
         action=DictAction,
         help="override config keys, e.g. train_cfg.max_epochs=2",
     )
-    parser.add_argument("--launcher", choices=["none", "pytorch", "slurm", "mpi"], default="none")
+    parser.add_argument("--launcher", choices=LAUNCHERS, default="none")
     parser.add_argument("--local-rank", "--local_rank", type=int, default=0)
     args = parser.parse_args()
     os.environ.setdefault("LOCAL_RANK", str(args.local_rank))
     return args
 
 
-def build_config(args: argparse.Namespace) -> Config:
-    """Load the config and apply the command-line options to it."""
-    cfg = Config.fromfile(args.config)
-    cfg.launcher = args.launcher
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
-    cfg.work_dir = (
-        args.work_dir
-        or cfg.get("work_dir")
-        or osp.join("work_dirs", osp.splitext(osp.basename(args.config))[0])
-    )
-    if args.amp:
-        cfg.optim_wrapper.type = "AmpOptimWrapper"
-        cfg.optim_wrapper.setdefault("loss_scale", "dynamic")
-    if args.resume == "auto":
-        cfg.resume, cfg.load_from = True, None
-    elif args.resume:
-        cfg.resume, cfg.load_from = True, args.resume
-    return cfg
-
-
-def main() -> None:
-    """Train."""
-    runner = Runner.from_cfg(build_config(parse_args()))
-    runner.train()
+def main() -> int:
+    """Train; return the exit status (2 for a bad option, with one line saying why)."""
+    args = parse_args()
+    try:
+        cfg = build_train_config(
+            args.config,
+            work_dir=args.work_dir,
+            cfg_options=args.cfg_options,
+            launcher=args.launcher,
+            resume=args.resume,
+            amp=args.amp,
+        )
+    except (FileNotFoundError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    Runner.from_cfg(cfg).train()
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

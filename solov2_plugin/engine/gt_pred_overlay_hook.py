@@ -11,6 +11,7 @@ from mmdet.structures import DetDataSample
 from mmengine.hooks import Hook
 from mmengine.utils import mkdir_or_exist
 
+from ..datasets.transforms import LoadSeedImage
 from ..visualization import draw_gt_pred
 
 
@@ -56,6 +57,8 @@ class GTPredOverlayHook(Hook):
         self._class_names: Sequence[str] = ()
         self._palette: Optional[Sequence[Sequence[int]]] = None
         self._instances_by_path: Optional[Dict[str, list]] = None
+        # 8-bit images load as with LoadImageFromFile; 16-bit ones are scaled, not truncated.
+        self._load_image = LoadSeedImage()
 
     def before_test(self, runner) -> None:
         """Settle the output folder and read the classes and palette of the test split."""
@@ -94,7 +97,7 @@ class GTPredOverlayHook(Hook):
         """Write one picture per data sample of the batch."""
         for sample in outputs or ():
             image_path = sample.metainfo["img_path"]
-            image = mmcv.imread(image_path, channel_order="rgb")
+            image = self._load_image(dict(img_path=image_path))["img"][..., ::-1]
             picture = draw_gt_pred(
                 image,
                 self._ground_truth(runner, sample),

@@ -1,6 +1,6 @@
 """The main job on the embedded demo data: check it, train, evaluate, draw.
 
-1. checks both demo splits (``tools/check_dataset.py``) and stops on any problem;
+1. checks both demo splits (as ``tools/check_dataset.py``) and stops on any problem;
 2. trains ``configs/solov2_demo.py`` (a small SOLOv2 from scratch, fixed seed), keeping
    the checkpoint with the best COCO mask mAP on the val split;
 3. evaluates that checkpoint on the val split and prints its COCO mask and box AP;
@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import os.path as osp
-import subprocess
 import sys
 import time
 
@@ -31,10 +30,9 @@ from solov2_plugin.apis.demo import (
     require_best_checkpoint,
 )
 from solov2_plugin.apis.runner_config import load_config
+from solov2_plugin.datasets import check_split
 from solov2_plugin.engine import GTPredOverlayHook
 from solov2_plugin.visualization import write_overview
-
-CHECKER = osp.join(osp.dirname(osp.abspath(__file__)), "check_dataset.py")
 
 
 def parse_args() -> argparse.Namespace:
@@ -61,12 +59,14 @@ def parse_args() -> argparse.Namespace:
 
 
 def check_splits(cfg: Config) -> bool:
-    """Run ``tools/check_dataset.py`` on the train and val splits; False on any problem."""
+    """Check the train and val splits as ``tools/check_dataset.py`` does; False on any problem."""
     for loader in (cfg.train_dataloader, cfg.val_dataloader):
         root = loader.dataset.data_root
         print(f"== checking {root}", flush=True)
-        command = [sys.executable, CHECKER, root, "--classes", *cfg.classes, "--no-progress"]
-        if subprocess.run(command).returncode != 0:
+        report = check_split(root, classes=cfg.classes)
+        for line in report.lines():
+            print(line)
+        if report.exit_status != 0:
             print(f"error: the demo data in '{root}' has problems (listed above).", file=sys.stderr)
             return False
     return True

@@ -19,6 +19,8 @@ from typing import Any, Mapping, Optional
 import torch
 from mmengine.config import Config
 
+from .data_overrides import merge_cfg_options
+
 LAUNCHERS = ("none", "pytorch", "slurm", "mpi")
 GT_PRED_HOOK = "GTPredOverlayHook"
 
@@ -38,14 +40,11 @@ def default_work_dir(config: str) -> str:
 def _apply_cfg_options(cfg: Config, cfg_options: Optional[Mapping[str, Any]]) -> None:
     """Merge ``--cfg-options`` (dotted keys) into ``cfg``, in place.
 
-    The single place where command-line overrides enter a config: whatever has to follow
-    from them (e.g. a top-level ``data_root`` or ``classes`` reaching the datasets and the
-    head) belongs right after the merge below.
+    The single place where command-line overrides enter a config; a top-level
+    ``data_root`` or ``classes`` also reaches the datasets and the head
+    (:func:`merge_cfg_options`).
     """
-    if not cfg_options:
-        return
-    cfg.merge_from_dict(dict(cfg_options))
-    # Follow-ups of the overrides go here (see the docstring).
+    merge_cfg_options(cfg, cfg_options)
 
 
 def load_config(

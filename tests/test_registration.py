@@ -5,7 +5,7 @@ import sys
 import textwrap
 
 import pytest
-from mmdet.registry import DATASETS, MODELS, TASK_UTILS, TRANSFORMS
+from mmdet.registry import DATASETS, HOOKS, MODELS, TASK_UTILS, TRANSFORMS
 
 import solov2_plugin
 
@@ -21,12 +21,14 @@ OUR_NAMES = {
         "ChannelLayerNorm",
     ],
     "TASK_UTILS": ["SOLOv2CenterRegionAssigner", "SOLOv2MaskExtentAssigner"],
+    "HOOKS": ["ClassCountCheckHook", "GTPredOverlayHook"],
 }
 REGISTRIES = {
     "DATASETS": DATASETS,
     "TRANSFORMS": TRANSFORMS,
     "MODELS": MODELS,
     "TASK_UTILS": TASK_UTILS,
+    "HOOKS": HOOKS,
 }
 # mmdet's own SOLOv2 parts: ours must not replace them.
 MMDET_NAMES = ["SOLOv2", "SOLOV2Head", "DiceLoss", "FocalLoss"]

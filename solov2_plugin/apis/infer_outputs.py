@@ -145,7 +145,7 @@ def draw_overlay(
     palette = palette or default_palette(len(class_names))
     # Colour of every label value (0 = background, unused).
     lut = np.zeros((len(labels) + 1, 3), np.float32)
-    lut[1:] = [palette[int(label)] for label in labels]
+    lut[1:] = np.asarray([palette[int(label)] for label in labels], np.float32).reshape(-1, 3)
     inside = label_image > 0
     canvas = image.astype(np.float32)
     canvas[inside] = canvas[inside] * (1 - alpha) + lut[label_image[inside]] * alpha

@@ -109,6 +109,18 @@ def test_overlay_colours_outlines_and_scale(tmp_path: Path) -> None:
         draw_overlay(image, scene(), [0, 1, 0], None, CLASSES, scale=2)
 
 
+def test_outputs_of_a_picture_without_objects(tmp_path: Path) -> None:
+    image = np.full((8, 9, 3), 50, np.uint8)
+    empty = np.zeros((8, 9), np.int32)
+    no_labels = np.zeros(0, np.int64)
+    np.testing.assert_array_equal(draw_overlay(image, empty, no_labels, [], CLASSES), image)
+    assert crop_objects(image, empty) == {}
+    writer = CocoWriter(CLASSES)
+    assert writer.add_image("empty.png", empty, no_labels, []) == 1
+    writer.write(tmp_path)
+    assert json.loads((tmp_path / "coco_results.json").read_text()) == []
+
+
 def test_overlay_tags_are_drawn_on_large_objects() -> None:
     label_image = np.zeros((200, 200), np.int32)
     label_image[20:180, 20:180] = 1
@@ -126,3 +138,78 @@ def test_inference_docs_list_every_csv_column() -> None:
     docs = (Path(__file__).resolve().parents[2] / "docs" / "inference.md").read_text()
     for name, (unit, meaning) in COLUMNS.items():
         assert f"| `{name}` | {unit} | {meaning} |" in docs, name
+
+
+def fake_predict_fn(masks: np.ndarray, labels, scores):
+    """A predictor returning fixed instances whatever the image."""
+    from mmengine.structures import InstanceData
+
+    def predict_fn(image: np.ndarray) -> InstanceData:
+        result = InstanceData()
+        result.masks = masks.copy()
+        result.labels = np.asarray(labels, np.int64)
+        result.scores = np.asarray(scores, np.float32)
+        return result
+
+    return predict_fn
+
+
+def test_segment_image_fuses_cleans_and_drops_edges(tmp_path: Path) -> None:
+    from solov2_plugin.apis.infer_run import InferOptions, segment_image
+
+    masks = np.zeros((3, 20, 30), bool)
+    masks[0, 8:15, 8:15] = True  # inside, class 1, score 0.5
+    masks[1, 0:5, 0:5] = True  # on the top-left corner, class 0, score 0.9
+    masks[2, 10:12, 10:20] = True  # overlaps mask 0 with a higher score; 2 rows high
+    predict_fn = fake_predict_fn(masks, [1, 0, 0], [0.5, 0.9, 0.7])
+    image = np.zeros((20, 30, 3), np.uint8)
+    options = InferOptions(out_dir=tmp_path, min_box_side=3)
+    result = segment_image(image, predict_fn, options, CLASSES, "x.png")
+    # Mask 2 wins its overlap, then is dropped (box 2 px high < 3); the others are renumbered
+    # in instance order: mask 0 -> 1, mask 1 -> 2.
+    assert result.labels.tolist() == [1, 0]
+    np.testing.assert_allclose(result.scores, [0.5, 0.9])
+    assert (result.label_image == 1).sum() == 49 - 2 * 5  # its rows 10..11, cols 10..14 lost
+    assert [r["touches_edge"] for r in result.records] == [False, True]
+    assert [r["class"] for r in result.records] == ["block", "disc"]
+    dropped = segment_image(image, predict_fn, InferOptions(tmp_path, drop_edge=True), CLASSES, "x")
+    assert dropped.labels.tolist() == [1, 0] and [r["id"] for r in dropped.records] == [1, 2]
+    margin = InferOptions(tmp_path, min_box_side=3, drop_edge=True, edge_margin=8)
+    assert segment_image(image, predict_fn, margin, CLASSES, "x").records == []
+    none = fake_predict_fn(np.zeros((0, 20, 30), bool), [], [])
+    assert segment_image(image, none, options, CLASSES, "x").records == []
+
+
+def test_full_size_restores_half_size_masks() -> None:
+    from solov2_plugin.apis.infer_run import full_size
+
+    half = np.zeros((1, 3, 4), bool)
+    half[0, 1, 2] = True
+    predict_fn = full_size(fake_predict_fn(half, [0], [0.5]))
+    masks = predict_fn(np.zeros((5, 7, 3), np.uint8)).masks
+    assert masks.shape == (1, 5, 7)
+    assert np.argwhere(masks[0]).tolist() == [[2, 4], [2, 5], [3, 4], [3, 5]]
+
+
+def test_list_inputs_and_output_names(tmp_path: Path) -> None:
+    from solov2_plugin.apis.infer_run import list_inputs, output_names
+
+    for name in ("b.png", "a.JPG", "notes.txt", "sub/c.png", "sub/a.png"):
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_bytes(b"")
+    files, problems = list_inputs([str(tmp_path)])
+    assert [p.name for p in files] == ["a.JPG", "b.png"] and problems == []
+    files, _ = list_inputs([str(tmp_path)], recursive=True)
+    assert [p.relative_to(tmp_path).as_posix() for p in files] == [
+        "a.JPG",
+        "b.png",
+        "sub/a.png",
+        "sub/c.png",
+    ]
+    files, problems = list_inputs(
+        [str(tmp_path / "*.png"), str(tmp_path / "b.png"), str(tmp_path / "none.png")]
+    )
+    assert [p.name for p in files] == ["b.png"]
+    assert problems == [f"{tmp_path / 'none.png'}: no such file or folder"]
+    names = output_names([Path("x/a.png"), Path("y/a.png"), Path("y/a.tif"), Path("b.png")])
+    assert names == ["x_a", "y_a", "y_a_2", "b"]

@@ -155,7 +155,7 @@ def class_names_from(checkpoint_meta: dict, cfg: Config, num_classes: int) -> Tu
     Args:
         checkpoint_meta (dict): The checkpoint's ``meta``.
         cfg (Config): The model's config.
-        num_classes (int): K, the head's number of classes.
+        num_classes (int): K, the head's number of classes (0: unknown, not checked).
 
     Returns:
         tuple[str, ...]: K names, in label order.
@@ -175,7 +175,7 @@ def class_names_from(checkpoint_meta: dict, cfg: Config, num_classes: int) -> Tu
     if names is None:
         return tuple(f"class_{index}" for index in range(num_classes))
     names = tuple(str(name) for name in names)
-    if len(names) != num_classes:
+    if num_classes and len(names) != num_classes:
         raise ValueError(
             f"{source} names {len(names)} classes {list(names)} but the model's head predicts "
             f"{num_classes}: use the config the checkpoint was trained with."
@@ -188,7 +188,7 @@ def _default_device() -> str:
 
 
 class SOLOv2Predictor:
-    """A trained SOLOv2 (or any mmdet instance segmentor) as a function of images.
+    """A trained SOLOv2 as a function of images (any mmdet instance segmentor works too).
 
     Built from a config and a checkpoint with mmdet's registry; images go through the config's
     test pipeline (its ``Load*`` steps left out, images given in memory) and the model's

@@ -188,3 +188,17 @@ def test_mmdet_det_inferencer_clean_call(
     instances.masks = instances.masks.astype(bool)
     assert_same_instances(instances, predictor(VAL[0]), score_atol=0)
     assert (tmp_path / "vis" / "val_0000.jpg").is_file()
+
+
+def test_class_names_from_checkpoint_then_config() -> None:
+    from mmengine.config import Config
+
+    from solov2_plugin.apis.predictor import class_names_from
+
+    cfg = Config.fromfile(str(DEMO_CONFIG))
+    meta = {"dataset_meta": {"CLASSES": ("a", "b", "c", "d", "e")}}
+    assert class_names_from(meta, cfg, 5) == ("a", "b", "c", "d", "e")
+    assert class_names_from({}, cfg, 5) == DEMO_CLASSES
+    assert class_names_from({}, Config({}), 2) == ("class_0", "class_1")
+    with pytest.raises(ValueError, match="names 5 classes .* predicts 3"):
+        class_names_from({}, cfg, 3)

@@ -27,7 +27,7 @@ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv 2>&1 | tee 
 part main 100 $bench --size 800 1344 --instances 100 --batch 1 --warmup 3 --repeats 10 \
   --json "$out/bench_800x1344.json"
 part variants 150 $bench --size 800 1344 --instances 100 --batch 1 --warmup 2 --repeats 10 \
-  --measures inference,forward --variants all --json "$out/bench_variants.json"
+  --measures inference --variants all --json "$out/bench_variants.json"
 part scaling 120 $bench --scaling --size 800 1344 --instances 40 --warmup 1 --repeats 3 \
   --measures inference,train_step,targets_losses \
   --scaling-instances 5,20,50,100,200 --scaling-sizes 512,1024,1536,2048 \

@@ -83,9 +83,10 @@ def run_scaling(
 def plot_scaling(report: Dict[str, object], path: str) -> None:
     """Draw time and peak memory against instances and image size into a PNG.
 
-    Four panels (time vs instances, time vs size, peak memory vs
-    instances, peak memory vs size); one line per model and measure, log
-    scales. Failed points are left out.
+    Four panels (time vs instances, time vs size, memory vs instances,
+    memory vs size); one line per model and measure, log scales. Memory is
+    the CUDA peak (weights included) on CUDA and the RSS added by the call
+    on CPU. Failed points are left out.
 
     Args:
         report (dict): Output of :func:`run_scaling` (or its JSON).
@@ -97,6 +98,10 @@ def plot_scaling(report: Dict[str, object], path: str) -> None:
     import matplotlib.pyplot as plt
 
     env = report.get("environment", {})
+    on_cuda = env.get("device") == "cuda"
+    # CUDA: allocated peak (weights included). CPU: RSS added by the call, since the process RSS
+    # keeps what earlier calls left in the allocator.
+    memory_key = "peak_bytes" if on_cuda else "peak_delta_bytes"
     fig, axes = plt.subplots(2, 2, figsize=(11, 8))
     styles = {"mmdet": "--", "ours": "-"}
     measures = sorted(
@@ -129,14 +134,15 @@ def plot_scaling(report: Dict[str, object], path: str) -> None:
                 )
                 axes[1, col].plot(
                     [x for x, _ in pairs],
-                    [m["peak_bytes"] / 2**20 for _, m in pairs],
+                    [max(m[memory_key], 2**20) / 2**20 for _, m in pairs],
                     style,
                     color=colours[key],
                     marker="o",
                     label=label,
                 )
         xlabel = "instances per image" if sweep == "instances" else "image side (px, square)"
-        for row, ylabel in enumerate(("median time (ms)", "peak memory (MiB)")):
+        memory_label = "peak CUDA memory (MiB)" if on_cuda else "RSS added by the call (MiB, >= 1)"
+        for row, ylabel in enumerate(("median time (ms)", memory_label)):
             axes[row, col].set_xlabel(xlabel)
             axes[row, col].set_ylabel(ylabel)
             axes[row, col].set_xscale("log")
@@ -146,8 +152,8 @@ def plot_scaling(report: Dict[str, object], path: str) -> None:
     cfg = report.get("config", {})
     fig.suptitle(
         f"SOLOv2 {'shrunk R18' if cfg.get('shrink') else 'R50'}: mmdet (dashed) vs ours (solid), "
-        f"{env.get('device_name', '')} {env.get('device', '')}, {env.get('threads', '')} threads; "
-        f"memory: {'CUDA allocated' if env.get('device') == 'cuda' else 'process RSS'}",
+        f"{env.get('device_name', '')} {env.get('device', '')}, {env.get('threads', '')} threads, "
+        f"category bias {cfg.get('category_bias', -2.3)}",
         fontsize=9,
     )
     fig.tight_layout()

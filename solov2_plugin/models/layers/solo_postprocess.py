@@ -75,17 +75,15 @@ def cell_mask_stats(
     Returns:
         tuple[Tensor, Tensor]: ``areas`` (C,) float (pixel counts) and
         ``prob_sums`` (C,) float (sum of the probabilities of the mask's
-        pixels, accumulated in float64 so that it does not depend on the
-        chunking); maskness is ``prob_sums / areas``.
+        pixels, in float32 as mmdet sums them); maskness is
+        ``prob_sums / areas``.
     """
     areas, sums = [], []
     for start in range(0, cells.shape[0], chunk_size):
         probs = mask_logits(cells[start : start + chunk_size]).sigmoid()
         masks = probs > mask_thr
         areas.append(masks.sum((1, 2)).float())
-        # Exact in float64 (values > 0.5 are multiples of 2**-24), so the sums do not depend
-        # on the chunking; rounded once to float32.
-        sums.append((probs * masks).sum((1, 2), dtype=torch.float64).float())
+        sums.append((probs * masks).sum((1, 2)))
     if not areas:
         empty = torch.zeros(0, device=cells.device)
         return empty, empty.clone()

@@ -41,7 +41,7 @@ def rate(seconds: List[float], count: int) -> str:
 
 
 def _write_samples(root: Path, cfg: LoadingBenchConfig) -> None:
-    from ..datasets.seed_io import write_seed_sample
+    from ..datasets import write_seed_sample
 
     rng = np.random.default_rng(cfg.seed)
     for k in range(cfg.samples):
@@ -73,7 +73,7 @@ def run_loading(cfg: LoadingBenchConfig) -> Tuple[List[Tuple[str, List[float]]],
     from mmdet.datasets.transforms import LoadAnnotations
 
     from ..datasets import LoadSeedInstanceMasks, SeedInstanceDataset
-    from ..datasets.seed_io import read_label_map
+    from ..datasets import read_label_map
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(cfg.work_dir or tmp)

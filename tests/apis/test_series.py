@@ -2,10 +2,10 @@
 
 import numpy as np
 import pytest
-from id_oracle import encode_ids, oracle_predict, shapes_scene
 from mmengine.structures import InstanceData
 
 from solov2_plugin.apis.series import predict_series
+from solov2_plugin.testing.id_oracle import encode_ids, oracle_predict, shapes_scene
 
 FRAME_H, WIDTH = 80, 100
 

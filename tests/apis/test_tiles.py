@@ -3,15 +3,14 @@
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
-from id_oracle import encode_ids, oracle_predict, shapes_scene
 from mmengine.structures import InstanceData
 
 from solov2_plugin.apis.label_image import clean_label_image, instances_to_label_image
 from solov2_plugin.apis.tiles import predict_tiled, window_starts
+from solov2_plugin.testing.id_oracle import encode_ids, oracle_predict, shapes_scene
 
 
 def _same_up_to_relabelling(a: np.ndarray, b: np.ndarray) -> bool:
@@ -110,9 +109,12 @@ def test_bad_arguments():
 
 @pytest.mark.slow
 def test_6000x4000_with_2000_objects_stays_under_4_gib():
-    script = Path(__file__).with_name("id_oracle.py")
     result = subprocess.run(
-        [sys.executable, str(script)], capture_output=True, text=True, check=True, timeout=900
+        [sys.executable, "-m", "solov2_plugin.testing.id_oracle"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=900,
     )
     figures = json.loads(result.stdout)
     assert figures["objects"] == 2000

@@ -3,8 +3,8 @@
 ``encode_ids`` writes an id map into an RGB image (red = low byte, green =
 high byte); ``oracle_predict`` reads the ids back from any crop, frame or seam
 it is given and returns one mask per id present, so stitching code can be
-checked against exact ground truth. ``python tests/apis/id_oracle.py`` runs
-the 6000 x 4000, 2,000-object tiled prediction and prints its peak RSS and time.
+checked against exact ground truth. ``python -m solov2_plugin.testing.id_oracle``
+runs the 6000 x 4000, 2,000-object tiled prediction and prints its peak RSS and time.
 """
 
 import json
@@ -72,7 +72,7 @@ def shapes_scene(rng: np.random.Generator, height: int, width: int, count: int, 
 
 def run_large_tiled(height: int = 4000, width: int = 6000, count: int = 2000) -> dict:
     """Tiled prediction of a ``height`` x ``width`` oracle photo; peak RSS (MiB) and seconds."""
-    from solov2_plugin.apis.tiles import predict_tiled
+    from ..apis.tiles import predict_tiled
 
     image = encode_ids(shapes_scene(np.random.default_rng(0), height, width, count))
     start = time.perf_counter()

@@ -32,10 +32,12 @@ from mmdet.registry import TASK_UTILS
 from torch import Tensor
 
 from .solo_targets import (
+    Claims,
     GridSize,
     LevelTargets,
     MaskStats,
     Regions,
+    Resolution,
     SOLOv2GridAssigner,
     check_option,
 )
@@ -49,6 +51,12 @@ def _mmdet_cell(coord: Tensor, extent: int, num_cells: int) -> Tensor:
 def _seed_cell(coord: Tensor, extent: int, num_cells: int) -> Tensor:
     """Cell holding input coordinates (floor), clamped to the grid."""
     return torch.floor(coord * (num_cells / extent)).long().clamp(0, num_cells - 1)
+
+
+def _labels_of(instances: Tensor, gt_labels: Tensor, num_classes: int) -> Tensor:
+    """Label of each cell from its instance (-1: none, background), shape (M,)."""
+    with_background = torch.cat([gt_labels, gt_labels.new_full((1,), num_classes)])
+    return with_background[instances]  # -1 picks the background appended last
 
 
 @TASK_UTILS.register_module()
@@ -100,19 +108,16 @@ class SOLOv2CenterRegionAssigner(SOLOv2GridAssigner):
 
     def resolve(
         self,
-        claims: Tensor,
-        regions: Regions,
+        claims: Claims,
+        num_cells: int,
         pixel_counts: Tensor,
         gt_labels: Tensor,
         num_classes: int,
-    ) -> Tuple[Tensor, Tensor]:
-        """Labels (last claimant) and the (instance, cell) claim matrix, shape (N, C)."""
-        num = claims.shape[0]
-        claims = claims.flatten(1)
-        inst_ids = torch.arange(num, device=claims.device)
-        last = torch.where(claims, inst_ids[:, None], -1).amax(dim=0)
-        labels = torch.where(last >= 0, gt_labels[last.clamp(min=0)], num_classes)
-        return labels, claims
+    ) -> Resolution:
+        """Every claim stands; a cell takes the label of its last claimant (highest index)."""
+        last = torch.full((num_cells,), -1, dtype=torch.long, device=gt_labels.device)
+        last = last.scatter_reduce(0, claims.cells, claims.instances, reduce="amax")
+        return Resolution(_labels_of(last, gt_labels, num_classes), last >= 0, None)
 
 
 @TASK_UTILS.register_module()
@@ -132,8 +137,6 @@ class SOLOv2MaskExtentAssigner(SOLOv2GridAssigner):
             short side (the finest level if none does); needs the level
             strides in :meth:`assign`. Defaults to False.
     """
-
-    cell_major_claims = True
 
     def __init__(self, offset_factor: float = 0.25, route_thin: bool = False) -> None:
         self.offset_factor = check_option(type(self).__name__, "offset_factor", offset_factor)
@@ -211,28 +214,25 @@ class SOLOv2MaskExtentAssigner(SOLOv2GridAssigner):
 
     def resolve(
         self,
-        claims: Tensor,
-        regions: Regions,
+        claims: Claims,
+        num_cells: int,
         pixel_counts: Tensor,
         gt_labels: Tensor,
         num_classes: int,
-    ) -> Tuple[Tensor, Tensor]:
-        """Labels (one winner per cell) and the (cell, instance) claim matrix, shape (C, N)."""
-        num, rows, cols = claims.shape
-        row_ids = torch.arange(rows, device=claims.device)
-        col_ids = torch.arange(cols, device=claims.device)
-        own_centre = (row_ids == regions.centre_row[:, None])[:, :, None] & (
-            col_ids == regions.centre_col[:, None]
-        )[:, None, :]
-        # Priority: own centre cell first, then the smaller mask; ties go to the lower index.
+    ) -> Resolution:
+        """One winner per cell: own centre cell first, then the smaller mask, then lower index."""
+        num = max(pixel_counts.shape[0], 1)
+        # One int64 key orders the claims of a cell: (not own centre, pixels, index).
         penalty = pixel_counts.sum() + 1
-        priority = pixel_counts[:, None, None] + (~own_centre) * penalty
-        priority = torch.where(claims, priority, torch.iinfo(torch.long).max).flatten(1)
-        winner = priority.argmin(dim=0)  # (C,)
-        claimed = claims.flatten(1).any(dim=0)
-        labels = torch.where(claimed, gt_labels[winner], num_classes)
-        inst_ids = torch.arange(num, device=claims.device)
-        return labels, (winner[:, None] == inst_ids[None, :]) & claimed[:, None]
+        key = (
+            pixel_counts[claims.instances] + (~claims.own_centre).long() * penalty
+        ) * num + claims.instances
+        unclaimed = torch.iinfo(torch.long).max
+        best = torch.full((num_cells,), unclaimed, dtype=torch.long, device=gt_labels.device)
+        best = best.scatter_reduce(0, claims.cells, key, reduce="amin")
+        claimed = best != unclaimed
+        winners = torch.where(claimed, best % num, -1)
+        return Resolution(_labels_of(winners, gt_labels, num_classes), claimed, winners)
 
 
 #: The assigner behind each ``mode`` of :func:`assign_solo_targets`.

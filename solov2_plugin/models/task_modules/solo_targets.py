@@ -1,8 +1,9 @@
 """SOLOv2 target assignment, shared core: which grid cells predict which instance.
 
-Dimension key: N instances, H x W input (padded batch) size, L levels,
-Sh x Sw grid of one level, C = Sh * Sw cells, P positive claims of one level,
-Hm x Wm mask-feature size.
+Dimension key: B images, N instances (of one image, or of the whole batch
+when stated), H x W input (padded batch) size, L levels, Sh x Sw grid of one
+level, C = Sh * Sw cells, M = B * (sum of C over levels) cells of the batch,
+P positive claims, Hm x Wm mask-feature size.
 
 Each level takes the instances whose scale lies in its range (bounds
 included). An instance claims the cells of a rectangular region around its
@@ -10,17 +11,22 @@ centre; each claimed cell gets the instance's class and the instance's mask,
 rescaled to the mask features, as its target.
 
 :class:`SOLOv2GridAssigner` holds the steps every assignment shares (checks,
-mask statistics, level membership, claims, mask rescaling, one device sync);
+mask statistics, level membership, claims, mask rescaling, the device sync);
 its subclasses in :mod:`.assigners` decide the region, the scale boxes, the
-level routing and who wins a cell claimed twice. Everything runs on the
-masks' device with no loop over instances or cells and one device sync for
-the number of positives (and the label check).
+level routing and who wins a cell claimed twice. A whole batch is assigned at
+once (:meth:`SOLOv2GridAssigner.assign_batch`) on the masks' device, with no
+loop over instances or cells: the claims are listed from the regions (never
+as instance x cell matrices), each instance's mask is rescaled once, and one
+device sync gives the claim counts and the label check (a second one for
+assigners that keep one claim per cell).
 """
 
 import inspect
+import sys
 from abc import ABC, abstractmethod
 from typing import Any, List, NamedTuple, Optional, Sequence, Tuple, Union
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -47,8 +53,83 @@ class LevelTargets(NamedTuple):
     mask_targets: Tensor
 
 
+class BatchTargets(NamedTuple):
+    """Targets of a batch of images, every level at once.
+
+    Claims are listed level by level, image by image within a level; within
+    an image, in the assigner's order (instance-major for duplicate claims,
+    cell-ascending for one claim per cell), i.e. mmdet's loss order.
+
+    Attributes:
+        labels (Tensor): Class of every cell of the batch, shape (M,), int64,
+            in mmdet's loss order: level-major, then image, then cell
+            (row-major); ``num_classes`` marks background.
+        cells (Tensor): Flat cell index (``row * Sw + col``) of each claim
+            within its level, shape (P,), int64.
+        levels (Tensor): Level of each claim, shape (P,), int64.
+        images (Tensor): Image of each claim, shape (P,), int64.
+        instances (Tensor): Row of ``mask_targets`` of each claim, shape (P,),
+            int64.
+        mask_targets (Tensor): Mask target of every instance of the batch
+            (images in order), shape (N, Hm, Wm), float32 in {0, 1}; each
+            mask rescaled once, whatever its number of claims.
+        counts (list[list[int]]): Claims of each level (outer) and image
+            (inner), on the host: the claims of level ``l`` and image ``b``
+            are one contiguous block.
+        num_pos (Tensor): Cells holding at least one claim, scalar int64.
+    """
+
+    labels: Tensor
+    cells: Tensor
+    levels: Tensor
+    images: Tensor
+    instances: Tensor
+    mask_targets: Tensor
+    counts: List[List[int]]
+    num_pos: Tensor
+
+
+class Claims(NamedTuple):
+    """Every (instance, cell) claim of a batch before resolution, shape (P,) each.
+
+    Attributes:
+        cells (Tensor): Batch cell index, position in
+            :attr:`BatchTargets.labels`, int64.
+        instances (Tensor): Instance of the batch, int64.
+        own_centre (Tensor): Whether the cell is the instance's centre cell
+            on that level, bool.
+    """
+
+    cells: Tensor
+    instances: Tensor
+    own_centre: Tensor
+
+
+class Resolution(NamedTuple):
+    """Outcome of :meth:`SOLOv2GridAssigner.resolve`, over the M cells of the batch.
+
+    Attributes:
+        labels (Tensor): Class of each cell, shape (M,), int64.
+        claimed (Tensor): Whether any instance claims the cell, shape (M,), bool.
+        winners (Tensor, optional): The one instance that keeps each cell
+            (-1 where unclaimed), shape (M,), int64; None keeps every claim
+            (a cell claimed k times holds k mask targets).
+    """
+
+    labels: Tensor
+    claimed: Tensor
+    winners: Optional[Tensor]
+
+
+class LabelRangeError(ValueError):
+    """A ground-truth label outside ``0..num_classes - 1``."""
+
+
 class Regions(NamedTuple):
-    """Claimed cell ranges (inclusive) and centre cell per instance, shape (N,) each."""
+    """Claimed cell ranges (inclusive) and centre cell per instance, shape (N,) each.
+
+    Rows and columns outside the grid are clipped off by the assignment.
+    """
 
     top: Tensor
     down: Tensor
@@ -107,15 +188,53 @@ def as_grid(size: GridSize) -> Tuple[int, int]:
     return int(rows), int(cols)
 
 
-def empty_level(
-    grid: Tuple[int, int], mask_size: Tuple[int, int], num_classes: int, device: torch.device
-) -> LevelTargets:
-    """All-background targets of one level."""
-    return LevelTargets(
-        labels=torch.full((grid[0] * grid[1],), num_classes, dtype=torch.long, device=device),
-        pos_inds=torch.zeros(0, dtype=torch.long, device=device),
-        mask_targets=torch.zeros((0, *mask_size), dtype=torch.float32, device=device),
+# Words summed before their byte lanes are split: each lane counts at most this many
+# pixels, so no lane carries into the next one and the sign bit of the top lane stays clear.
+_LANE_WORDS = 127
+
+
+def _packs_bytes(as_bytes: Tensor) -> bool:
+    """Whether (N, H, W) uint8 masks can be read as int64 words of 8 pixels along W."""
+    return (
+        sys.byteorder == "little"
+        and as_bytes.numel() > 0
+        and as_bytes.is_contiguous()
+        and as_bytes.shape[-1] % 8 == 0
+        and as_bytes.storage_offset() % 8 == 0
     )
+
+
+def _lane_group(length: int) -> int:
+    """The largest divisor of ``length`` that is at most :data:`_LANE_WORDS`."""
+    return max(d for d in range(1, min(length, _LANE_WORDS) + 1) if length % d == 0)
+
+
+def _packed_projections(as_bytes: Tensor) -> Tuple[Tensor, Tensor]:
+    """Row and column counts of 0/1 bytes, 8 pixels per int64 addition.
+
+    Byte ``j`` of word ``k`` of a row is pixel ``8 * k + j`` (little-endian).
+    Words are summed in groups of at most :data:`_LANE_WORDS`, which adds
+    every byte lane on its own; the lanes are then split and added up. Exact
+    integer counts in two reductions per direction, no wider copy of the
+    masks.
+
+    Args:
+        as_bytes (Tensor): Binary masks as 0/1 bytes, shape (N, H, W), uint8,
+            with :func:`_packs_bytes` true.
+
+    Returns:
+        tuple[Tensor, Tensor]: Counts per row (N, H) and per column (N, W),
+        int64.
+    """
+    num, height, width = as_bytes.shape
+    words = as_bytes.view(torch.int64)  # (N, H, K), K = W / 8
+    group = _lane_group(words.shape[2])
+    lanes = words.view(num, height, -1, group).sum(dim=3)  # (N, H, K / group) packed
+    rows = lanes.view(torch.uint8).view(num, height, -1).sum(dim=2)
+    group = _lane_group(height)
+    lanes = words.view(num, -1, group, words.shape[2]).sum(dim=2)  # (N, H / group, K) packed
+    cols = lanes.view(torch.uint8).view(num, -1, width).sum(dim=1)
+    return rows, cols
 
 
 def _projections(masks: Tensor) -> Tuple[Tensor, Tensor]:
@@ -128,7 +247,9 @@ def _projections(masks: Tensor) -> Tuple[Tensor, Tensor]:
         tuple[Tensor, Tensor]: Counts per row, shape (N, H), and per column,
         shape (N, W), int64.
     """
-    as_bytes = masks.view(torch.uint8)  # free reinterpretation; bool sums are slower
+    as_bytes = masks.view(torch.uint8)  # free reinterpretation
+    if _packs_bytes(as_bytes):
+        return _packed_projections(as_bytes)
     rows = as_bytes.sum(dim=2, dtype=torch.int32).long()
     cols = as_bytes.sum(dim=1, dtype=torch.int32).long()
     return rows, cols
@@ -168,6 +289,9 @@ def mask_stats(masks: Tensor) -> MaskStats:
     """
     row_counts, col_counts = _projections(masks)
     pixel_counts = row_counts.sum(dim=1)
+    if masks.shape[0] == 0:
+        empty = torch.zeros(0, dtype=torch.float32, device=masks.device)
+        return MaskStats(pixel_counts, empty, empty, empty.view(0, 4))
     centre_y, centre_x = _centre_of_mass(row_counts, col_counts, pixel_counts)
     boxes = boxes_from_projections(row_counts > 0, col_counts > 0)
     return MaskStats(pixel_counts, centre_y, centre_x, boxes)
@@ -214,6 +338,8 @@ def rescale_masks(masks: Tensor, mask_stride: int, mask_size: Tuple[int, int]) -
             masks[:, None].float(), size=out_size, mode="bilinear", align_corners=False
         )
         small = resampled[:, 0] >= 0.5
+    if small.shape[1:] == mask_size:
+        return small.float()
     canvas = torch.zeros((masks.shape[0], *mask_size), dtype=torch.float32, device=masks.device)
     keep_h, keep_w = min(small.shape[1], mask_size[0]), min(small.shape[2], mask_size[1])
     canvas[:, :keep_h, :keep_w] = small[:, :keep_h, :keep_w]
@@ -224,33 +350,58 @@ def rescale_masks(masks: Tensor, mask_stride: int, mask_size: Tuple[int, int]) -
 _rescale_masks = rescale_masks
 
 
-def claims_of(regions: Regions, in_level: Tensor, grid: Tuple[int, int]) -> Tensor:
-    """Cells claimed by each instance, shape (N, Sh, Sw), bool."""
-    row_ids = torch.arange(grid[0], device=in_level.device)
-    col_ids = torch.arange(grid[1], device=in_level.device)
-    rows = (row_ids >= regions.top[:, None]) & (row_ids <= regions.down[:, None])
-    cols = (col_ids >= regions.left[:, None]) & (col_ids <= regions.right[:, None])
-    return rows[:, :, None] & cols[:, None, :] & in_level[:, None, None]
+def binary_mask_tensor(masks: Any, device: Union[str, torch.device]) -> Tensor:
+    """Instance masks as a bool tensor on ``device``, without a needless copy.
+
+    mmdet's ``BitmapMasks`` hold 0/1 bytes: those are viewed as bool as they
+    are (``to_tensor(dtype=torch.bool)`` would convert every byte). Other
+    values count as foreground when nonzero, as in ``to_tensor``.
+
+    Args:
+        masks (BitmapMasks | Tensor | Any): Masks of one image, (N, H, W):
+            a tensor, ``BitmapMasks`` (or anything with a numpy ``masks``
+            array), or any mmdet mask structure with ``to_tensor``.
+        device (str | torch.device): Where the result goes.
+
+    Returns:
+        Tensor: Shape (N, H, W), bool.
+    """
+    if isinstance(masks, Tensor):
+        return (masks if masks.dtype == torch.bool else masks != 0).to(device)
+    array = getattr(masks, "masks", None)
+    if not isinstance(array, np.ndarray):
+        return masks.to_tensor(dtype=torch.bool, device=device)
+    if array.dtype == np.bool_:
+        return torch.from_numpy(np.ascontiguousarray(array)).to(device)
+    if array.dtype == np.uint8 and (array.size == 0 or array.max() <= 1):
+        return torch.from_numpy(np.ascontiguousarray(array)).view(torch.bool).to(device)
+    return torch.from_numpy(array != 0).to(device)
 
 
-def nonzero_with_count(pairs: Tensor, count: int) -> Tensor:
-    """Indices of the true entries of a 2-D bool matrix, row-major, shape (count, 2).
+def _nonzero_1d(flags: Tensor, count: int) -> Tensor:
+    """Indices of the true entries of a 1-D bool tensor, ascending, shape (count,).
 
     ``torch.nonzero_static`` (no second counting pass) is used on the CPU
     only: it has no CUDA kernel before torch 2.6, and on an accelerator
-    ``nonzero`` costs the same one sync. Both give the same rows in the same
-    order.
-
-    Args:
-        pairs (Tensor): Bool matrix, shape (A, B).
-        count (int): Its number of true entries, already known on the host.
-
-    Returns:
-        Tensor: Shape (count, 2), int64.
+    ``nonzero`` costs the same one sync.
     """
-    if pairs.device.type == "cpu":
-        return torch.nonzero_static(pairs, size=count)
-    return torch.nonzero(pairs)
+    if flags.device.type == "cpu":
+        return torch.nonzero_static(flags, size=count)[:, 0]
+    return torch.nonzero(flags)[:, 0]
+
+
+class _Layout(NamedTuple):
+    """Where each level's cells sit among the M cells of a batch (host ints)."""
+
+    grids: List[Tuple[int, int]]
+    extent: Tuple[int, int]  # input pixels the grids cover: mask size * mask stride
+    num_images: int
+    cells: List[int]  # C per level
+    bases: List[int]  # first batch cell of each level: B * (sum of C of the levels before)
+
+    @property
+    def num_cells(self) -> int:
+        return self.num_images * sum(self.cells)
 
 
 class SOLOv2GridAssigner(ABC):
@@ -260,11 +411,9 @@ class SOLOv2GridAssigner(ABC):
     region (:meth:`regions`), optionally the level routing
     (:meth:`route_levels`) and who wins a cell claimed by several instances
     (:meth:`resolve`). Its ``__init__`` takes only its own options, as
-    keywords; :attr:`option_names` lists them.
+    keywords; :attr:`option_names` lists them. The hooks see every instance
+    of the batch at once: their (N,) tensors span all images.
     """
-
-    #: Whether :meth:`resolve` returns its claim matrix as (cells, instances).
-    cell_major_claims: bool = False
 
     @classmethod
     def option_names(cls) -> Tuple[str, ...]:
@@ -308,13 +457,27 @@ class SOLOv2GridAssigner(ABC):
     @abstractmethod
     def resolve(
         self,
-        claims: Tensor,
-        regions: Regions,
+        claims: Claims,
+        num_cells: int,
         pixel_counts: Tensor,
         gt_labels: Tensor,
         num_classes: int,
-    ) -> Tuple[Tensor, Tensor]:
-        """Cell labels (C,) and the claim matrix: (N, C), or (C, N) when cell-major."""
+    ) -> Resolution:
+        """Cell labels of the batch and which claims stand.
+
+        Args:
+            claims (Claims): Every claim of the batch, (P,) each, listed by
+                level, image, instance, then cell (row-major).
+            num_cells (int): Cells M of the batch.
+            pixel_counts (Tensor): Foreground pixels of each instance of the
+                batch, shape (N,), int64.
+            gt_labels (Tensor): Class of each instance, shape (N,), int64.
+            num_classes (int): The background label.
+
+        Returns:
+            Resolution: Labels (M,), claimed cells (M,) and, for assigners
+            that keep one claim per cell, the winner of each cell.
+        """
 
     def assign(
         self,
@@ -333,10 +496,12 @@ class SOLOv2GridAssigner(ABC):
 
         Cell coordinates are measured on the extent ``(Hm * mask_stride,
         Wm * mask_stride)``, the padded input that the mask features cover.
+        This is :meth:`assign_batch` for one image, split by level, with one
+        mask target per claim.
 
         Args:
             gt_masks (Tensor): Instance masks at the padded input size, shape
-                (N, H, W), bool or uint8; N may be 0.
+                (N, H, W), bool or uint8 (nonzero is foreground); N may be 0.
             gt_labels (Tensor): Class of each instance, shape (N,), int64 in
                 ``[0, num_classes)``.
             num_classes (int): Number of foreground classes; also the
@@ -362,49 +527,244 @@ class SOLOv2GridAssigner(ABC):
                 counts, routing without strides) or a label lies outside
                 ``0..num_classes - 1``.
         """
+        targets = self.assign_batch(
+            [gt_masks],
+            [gt_labels],
+            num_classes=num_classes,
+            grid_sizes=grid_sizes,
+            scale_ranges=scale_ranges,
+            mask_size=mask_size,
+            mask_stride=mask_stride,
+            gt_bboxes=[gt_bboxes],
+            strides=strides,
+        )
+        results, first_claim, first_cell = [], 0, 0
+        for (rows, cols), (count,) in zip(map(as_grid, grid_sizes), targets.counts):
+            claims = slice(first_claim, first_claim + count)
+            results.append(
+                LevelTargets(
+                    labels=targets.labels[first_cell : first_cell + rows * cols],
+                    pos_inds=targets.cells[claims],
+                    mask_targets=targets.mask_targets[targets.instances[claims]],
+                )
+            )
+            first_claim += count
+            first_cell += rows * cols
+        return results
+
+    def assign_batch(
+        self,
+        gt_masks: Sequence[Tensor],
+        gt_labels: Sequence[Tensor],
+        *,
+        num_classes: int,
+        grid_sizes: Sequence[GridSize],
+        scale_ranges: Sequence[Tuple[float, float]],
+        mask_size: Tuple[int, int],
+        mask_stride: int = 4,
+        gt_bboxes: Optional[Sequence[Optional[Tensor]]] = None,
+        strides: Optional[Sequence[int]] = None,
+    ) -> BatchTargets:
+        """Assign the instances of a batch of images to grid cells of every level.
+
+        The targets of each image are those of :meth:`assign`; the work is
+        done once for the batch: mask statistics in one pass per direction
+        over each image's masks, each mask rescaled once, the claims listed
+        from the regions, one device sync for the claim counts and the label
+        check (assigners that keep one claim per cell sync once more, for
+        the number of claimed cells).
+
+        Args:
+            gt_masks (Sequence[Tensor]): Per image B, masks (N_b, H, W) at its
+                padded input size, bool or uint8 (nonzero is foreground).
+            gt_labels (Sequence[Tensor]): Per image, labels (N_b,).
+            num_classes (int): Number of foreground classes; also the
+                background label.
+            grid_sizes (Sequence): Grid of each level, ``(Sh, Sw)`` or ``S``.
+            scale_ranges (Sequence[tuple[float, float]]): Inclusive
+                ``(low, high)`` range of ``sqrt(w * h)`` per level.
+            mask_size (tuple[int, int]): Size (Hm, Wm) of the mask features.
+            mask_stride (int): Input pixels per mask-feature pixel.
+            gt_bboxes (Sequence[Tensor | None], optional): Per image, boxes
+                (N_b, 4) or None.
+            strides (Sequence[int], optional): Stride of each level.
+
+        Returns:
+            BatchTargets: See :class:`BatchTargets`.
+
+        Raises:
+            LabelRangeError: If a label lies outside ``0..num_classes - 1``
+                (a ValueError).
+            ValueError: If the arguments are inconsistent.
+        """
+        num_images = len(gt_masks)
+        boxes_in = list(gt_bboxes) if gt_bboxes is not None else [None] * num_images
+        if num_images == 0 or not num_images == len(gt_labels) == len(boxes_in):
+            raise ValueError(
+                f"assign_solo_targets: got {num_images} mask sets, {len(gt_labels)} label sets "
+                f"and {len(boxes_in)} box sets; give one of each per image, at least one image."
+            )
         grids = [as_grid(size) for size in grid_sizes]
-        _check_inputs(gt_masks, gt_labels, gt_bboxes, grids, scale_ranges, strides, mask_stride)
+        for masks, labels, boxes in zip(gt_masks, gt_labels, boxes_in):
+            _check_inputs(masks, labels, boxes, grids, scale_ranges, strides, mask_stride)
         self.check_levels(strides)
         mask_size = (int(mask_size[0]), int(mask_size[1]))
-        device = gt_masks.device
-        if gt_masks.shape[0] == 0:
-            return [empty_level(grid, mask_size, num_classes, device) for grid in grids]
+        device = gt_masks[0].device
+        cells = [rows * cols for rows, cols in grids]
+        layout = _Layout(
+            grids,
+            (mask_size[0] * mask_stride, mask_size[1] * mask_stride),
+            num_images,
+            cells,
+            [num_images * sum(cells[:level]) for level in range(len(grids))],
+        )
 
-        masks = gt_masks.bool()
-        gt_labels = gt_labels.long().to(device)
-        stats = mask_stats(masks)
-        extent = (mask_size[0] * mask_stride, mask_size[1] * mask_stride)
-        boxes = self.scale_boxes(stats.boxes, gt_bboxes)
+        masks = [(m if m.dtype == torch.bool else m != 0).to(device) for m in gt_masks]
+        if len({tuple(m.shape[1:]) for m in masks}) == 1:
+            # One pass over the masks of the whole batch (padded to the same size).
+            stats, mask_targets = _masks_stats_and_targets(torch.cat(masks), mask_stride, mask_size)
+        else:
+            per_image = [_masks_stats_and_targets(m, mask_stride, mask_size) for m in masks]
+            stats = MaskStats(*(torch.cat(field) for field in zip(*(p[0] for p in per_image))))
+            mask_targets = torch.cat([p[1] for p in per_image])
+        boxes, labels, first = [], [], 0
+        for img_masks, img_labels, img_boxes in zip(masks, gt_labels, boxes_in):
+            count = img_masks.shape[0]
+            boxes.append(self.scale_boxes(stats.boxes[first : first + count], img_boxes))
+            labels.append(img_labels.to(device=device, dtype=torch.long))
+            first += count
+        sizes = torch.tensor([len(img_labels) for img_labels in labels], device=device)
+        image_of = torch.repeat_interleave(torch.arange(num_images, device=device), sizes)
+        boxes, labels = torch.cat(boxes), torch.cat(labels)
+
+        regions, counts = self._regions_and_counts(stats, boxes, scale_ranges, strides, layout)
+        block_counts = torch.zeros(
+            (len(grids), num_images), dtype=torch.long, device=device
+        ).index_add_(1, image_of, counts)
+        # The device sync: claims per level and image, and labels out of range.
+        out_of_range = (labels < 0) | (labels >= num_classes)
+        *flat_counts, num_bad = torch.cat(
+            [block_counts.flatten(), out_of_range.sum()[None]]
+        ).tolist()
+        if num_bad:
+            bad = labels[out_of_range][:10].tolist()
+            raise LabelRangeError(label_range_message(bad, num_classes, type(self).__name__))
+
+        claims, levels, images, level_cells = _list_claims(
+            regions, counts, sum(flat_counts), image_of, layout
+        )
+        resolution = self.resolve(claims, layout.num_cells, stats.pixel_counts, labels, num_classes)
+        instances = claims.instances
+        if resolution.winners is not None:
+            # One claim per cell: keep the winners, in cell order.
+            keep = resolution.winners[claims.cells] == claims.instances
+            blocks = levels * num_images + images
+            kept = torch.zeros(len(flat_counts), dtype=torch.long, device=device)
+            flat_counts = kept.index_add_(0, blocks, keep.long()).tolist()
+            kept_ids = _nonzero_1d(keep, sum(flat_counts))
+            kept_ids = kept_ids[torch.argsort(claims.cells[kept_ids])]
+            instances, levels, images, level_cells = (
+                field[kept_ids] for field in (instances, levels, images, level_cells)
+            )
+        return BatchTargets(
+            labels=resolution.labels,
+            cells=level_cells,
+            levels=levels,
+            images=images,
+            instances=instances,
+            mask_targets=mask_targets,
+            counts=[
+                flat_counts[level * num_images : (level + 1) * num_images]
+                for level in range(len(grids))
+            ],
+            num_pos=resolution.claimed.sum(),
+        )
+
+    def _regions_and_counts(
+        self,
+        stats: MaskStats,
+        boxes: Tensor,
+        scale_ranges: Sequence[Tuple[float, float]],
+        strides: Optional[Sequence[int]],
+        layout: _Layout,
+    ) -> Tuple[Regions, Tensor]:
+        """Regions of every instance of the batch on every level, and their claim counts.
+
+        Returns:
+            tuple[Regions, Tensor]: Regions with fields of shape (L, N),
+            clipped to each level's grid, and the number of cells each
+            instance claims on each level, shape (L, N), int64 (0 off its
+            levels).
+        """
         box_w, box_h = boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]
         in_level = level_membership(torch.sqrt(box_w * box_h), stats.pixel_counts > 0, scale_ranges)
         in_level = self.route_levels(in_level, box_h, box_w, strides)
-
-        level_labels, level_pairs = [], []
-        for level, grid in enumerate(grids):
-            regions = self.regions(stats, box_h, box_w, extent, grid)
-            claims = claims_of(regions, in_level[:, level], grid)
-            labels, pairs = self.resolve(
-                claims, regions, stats.pixel_counts, gt_labels, num_classes
+        per_level = []
+        for rows, cols in layout.grids:
+            region = self.regions(stats, box_h, box_w, layout.extent, (rows, cols))
+            per_level.append(
+                Regions(
+                    region.top.clamp(min=0),
+                    region.down.clamp(max=rows - 1),
+                    region.left.clamp(min=0),
+                    region.right.clamp(max=cols - 1),
+                    region.centre_row,
+                    region.centre_col,
+                )
             )
-            level_labels.append(labels)
-            level_pairs.append(pairs)
+        regions = Regions(*(torch.stack(field) for field in zip(*per_level)))
+        heights = (regions.down - regions.top + 1).clamp(min=0)
+        widths = (regions.right - regions.left + 1).clamp(min=0)
+        return regions, heights * widths * in_level.t()
 
-        # The single device sync: positive claims per level, and labels out of range.
-        out_of_range = (gt_labels < 0) | (gt_labels >= num_classes)
-        synced = torch.stack([pairs.sum() for pairs in level_pairs] + [out_of_range.sum()])
-        *counts, num_bad = synced.tolist()
-        if num_bad:
-            bad = gt_labels[out_of_range][:10].tolist()
-            raise ValueError(label_range_message(bad, num_classes, type(self).__name__))
-        rescaled = rescale_masks(masks, mask_stride, mask_size)
-        results = []
-        for labels, pairs, count in zip(level_labels, level_pairs, counts):
-            hits = nonzero_with_count(pairs, count)  # (P, 2), row-major order
-            inst, cell = (
-                (hits[:, 1], hits[:, 0]) if self.cell_major_claims else (hits[:, 0], hits[:, 1])
-            )
-            results.append(LevelTargets(labels, cell, rescaled[inst]))
-        return results
+
+def _masks_stats_and_targets(
+    masks: Tensor, mask_stride: int, mask_size: Tuple[int, int]
+) -> Tuple[MaskStats, Tensor]:
+    """Statistics and rescaled mask targets of (N, H, W) bool masks: (MaskStats, (N, Hm, Wm))."""
+    return mask_stats(masks), rescale_masks(masks, mask_stride, mask_size)
+
+
+def _list_claims(
+    regions: Regions, counts: Tensor, total: int, image_of: Tensor, layout: _Layout
+) -> Tuple[Claims, Tensor, Tensor, Tensor]:
+    """List every claim of the batch from the rectangular regions, without a cell matrix.
+
+    Args:
+        regions (Regions): Fields of shape (L, N), clipped to the grids.
+        counts (Tensor): Cells each instance claims on each level, (L, N).
+        total (int): Sum of ``counts``, known on the host.
+        image_of (Tensor): Image of each instance, shape (N,), int64.
+        layout (_Layout): Cell layout of the batch.
+
+    Returns:
+        tuple: :class:`Claims` (P,), then the level, image and cell within
+        the level of each claim, shape (P,) each. Order: level, image,
+        instance, then row-major within the region.
+    """
+    device = counts.device
+    num = counts.shape[1]
+    flat_counts = counts.flatten()
+    block = torch.repeat_interleave(
+        torch.arange(flat_counts.numel(), device=device), flat_counts, output_size=total
+    )  # (P,): level * N + instance
+    first = torch.cumsum(flat_counts, 0) - flat_counts
+    offset = torch.arange(total, device=device) - first[block]
+    width = (regions.right - regions.left + 1).flatten()[block]
+    row = regions.top.flatten()[block] + torch.div(offset, width, rounding_mode="floor")
+    col = regions.left.flatten()[block] + offset % width
+    levels = torch.div(block, max(num, 1), rounding_mode="floor")
+    instances = block % max(num, 1)
+    images = image_of[instances]
+    level_cols = torch.tensor([cols for _, cols in layout.grids], device=device)
+    level_cells = torch.tensor(layout.cells, device=device)
+    level_bases = torch.tensor(layout.bases, device=device)
+    cells = row * level_cols[levels] + col
+    own_centre = (row == regions.centre_row.flatten()[block]) & (
+        col == regions.centre_col.flatten()[block]
+    )
+    batch_cells = level_bases[levels] + images * level_cells[levels] + cells
+    return Claims(batch_cells, instances, own_centre), levels, images, cells
 
 
 def _check_inputs(

@@ -292,3 +292,73 @@ def test_invariants_on_random_scenes(seed, num, mode):
             assert cells == sorted(set(cells))
         else:
             assert len(cells) >= int(positive.sum())
+
+
+@pytest.mark.parametrize("mode", ["mmdet", "seed"])
+def test_batch_assignment_equals_one_image_at_a_time(mode):
+    """assign_batch lists the claims by level, then image, each image as :meth:`assign`."""
+    from solov2_plugin.models.task_modules.assigners import ASSIGNER_MODES
+
+    assigner = ASSIGNER_MODES[mode](**(dict(route_thin=True) if mode == "seed" else {}))
+    scenes = [_random_scene(seed, num) for seed, num in ((1, 9), (2, 0), (3, 12))]
+    options = dict(
+        num_classes=BG,
+        grid_sizes=[(12, 12), (6, 9)],
+        scale_ranges=[(1, 24), (12, 128)],
+        mask_size=(16, 24),
+        strides=[4, 8],
+    )
+    batch = assigner.assign_batch([m for m, _ in scenes], [lab for _, lab in scenes], **options)
+    singles = [assigner.assign(masks, labels, **options) for masks, labels in scenes]
+    first_claim, first_cell, offsets = 0, 0, np.cumsum([0] + [len(lab) for _, lab in scenes])
+    for level, (rows, cols) in enumerate(options["grid_sizes"]):
+        for img, levels in enumerate(singles):
+            count = batch.counts[level][img]
+            claims = slice(first_claim, first_claim + count)
+            assert torch.equal(
+                batch.labels[first_cell : first_cell + rows * cols], levels[level].labels
+            )
+            assert torch.equal(batch.cells[claims], levels[level].pos_inds)
+            assert (batch.levels[claims] == level).all() and (batch.images[claims] == img).all()
+            instances = batch.instances[claims] - int(offsets[img])
+            assert torch.equal(
+                batch.mask_targets[batch.instances[claims]], levels[level].mask_targets
+            )
+            assert ((instances >= 0) & (instances < len(scenes[img][1]))).all()
+            first_claim += count
+            first_cell += rows * cols
+    assert first_claim == len(batch.cells) > 10 and first_cell == len(batch.labels)
+    assert batch.num_pos == (batch.labels != BG).sum()
+
+
+@pytest.mark.parametrize(
+    "shape", [(5, 64, 64), (3, 300, 2048), (2, 131, 16), (4, 40, 20), (2, 1, 8)]
+)
+def test_packed_projections_count_every_pixel(shape):
+    from solov2_plugin.models.task_modules.solo_targets import _projections
+
+    masks = torch.rand(shape, generator=torch.Generator().manual_seed(0)) < 0.8
+    rows, cols = _projections(masks)
+    assert torch.equal(rows, masks.sum(2)) and torch.equal(cols, masks.sum(1))
+    full = torch.ones(2, 127 * 3, 127 * 8, dtype=torch.bool)  # every byte lane at its limit
+    rows, cols = _projections(full)
+    assert (rows == 127 * 8).all() and (cols == 127 * 3).all()
+
+
+def test_binary_mask_tensor_views_bitmap_bytes_and_keeps_nonzero_semantics():
+    from mmdet.structures.mask import BitmapMasks
+
+    from solov2_plugin.models.task_modules.solo_targets import binary_mask_tensor
+
+    array = np.zeros((2, 8, 16), dtype=np.uint8)
+    array[0, 2:5, 3:9] = 1
+    bitmap = BitmapMasks(array, 8, 16)
+    as_bool = binary_mask_tensor(bitmap, "cpu")
+    assert as_bool.dtype == torch.bool and as_bool.data_ptr() == bitmap.masks.ctypes.data
+    assert torch.equal(as_bool, torch.from_numpy(array != 0))
+    array[1, 0, 0] = 255  # not 0/1: converted, nonzero is foreground
+    converted = binary_mask_tensor(BitmapMasks(array, 8, 16), "cpu")
+    assert torch.equal(converted, torch.from_numpy(array != 0))
+    assert torch.equal(binary_mask_tensor(torch.from_numpy(array), "cpu"), converted)
+    empty = binary_mask_tensor(BitmapMasks(np.zeros((0, 8, 16), np.uint8), 8, 16), "cpu")
+    assert empty.shape == (0, 8, 16) and empty.dtype == torch.bool

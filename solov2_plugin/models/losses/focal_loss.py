@@ -33,15 +33,21 @@ def sigmoid_focal_loss(
     Returns:
         Tensor: Loss per cell and class, shape (M, C), dtype of ``logits``.
     """
+    probs = logits.sigmoid()
     if labels.shape == logits.shape:
         targets = labels.to(logits.dtype)
+        # 1 - p_t in the paper's notation.
+        miss = (1 - probs) * targets + probs * (1 - targets)
+        focal_weight = (alpha * targets + (1 - alpha) * (1 - targets)) * miss.pow(gamma)
     else:
         classes = torch.arange(logits.shape[1], device=logits.device)
-        targets = (labels[:, None] == classes[None, :]).to(logits.dtype)
-    probs = logits.sigmoid()
-    # 1 - p_t in the paper's notation.
-    miss = (1 - probs) * targets + probs * (1 - targets)
-    focal_weight = (alpha * targets + (1 - alpha) * (1 - targets)) * miss.pow(gamma)
+        positive = labels[:, None] == classes[None, :]
+        targets = positive.to(logits.dtype)
+        # With 0/1 targets the general weights above reduce to a choice, bit for bit
+        # (x * 1 + y * 0 == x), in fewer passes over the (M, C) logits.
+        miss = torch.where(positive, 1 - probs, probs)
+        alpha_t = torch.where(positive, logits.new_full((), alpha), 1 - alpha)
+        focal_weight = alpha_t * miss.pow(gamma)
     return F.binary_cross_entropy_with_logits(logits, targets, reduction="none") * focal_weight
 
 

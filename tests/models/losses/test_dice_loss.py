@@ -97,3 +97,25 @@ def test_bad_arguments_raise():
         SOLOv2DiceLoss()(logits, targets[:1])
     with pytest.raises(ValueError, match="reduction"):
         SOLOv2DiceLoss(reduction="avg")
+
+
+@pytest.mark.parametrize("pooled", [False, True])
+def test_per_instance_targets_with_an_index_give_the_same_bits(pooled):
+    """Targets stored once per instance (``target_index``) equal one copy per claim."""
+    gen = torch.Generator().manual_seed(3)
+    instance_targets = torch.rand(4, 12, 16, generator=gen) < 0.4
+    index = torch.tensor([0, 0, 2, 3, 3, 3, 1])
+    logits = torch.randn(7, 12, 16, generator=gen) * 2
+    image_ids = torch.tensor([0, 0, 0, 1, 1, 1, 1])
+    extra = dict(image_ids=image_ids, num_images=2) if pooled else {}
+    loss_fn = SOLOv2DiceLoss(loss_weight=3.0, pooled=pooled)
+    per_claim = instance_targets[index].float()
+    for reduction in ("none", "mean", "sum"):
+        expected = loss_fn(logits, per_claim, reduction_override=reduction, **extra)
+        for targets in (instance_targets, instance_targets.float(), instance_targets.byte()):
+            got = loss_fn(
+                logits, targets, target_index=index, reduction_override=reduction, **extra
+            )
+            assert torch.equal(got, expected)
+    with pytest.raises(ValueError, match="target_index"):
+        loss_fn(logits, instance_targets, target_index=index[:3], **extra)

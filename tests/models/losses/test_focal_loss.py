@@ -34,6 +34,20 @@ def test_one_hot_targets_equal_label_targets():
     )
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize(("gamma", "alpha"), [(2.0, 0.25), (1.5, 0.3), (0.0, 0.9)])
+def test_label_targets_give_the_general_formula_bit_for_bit(dtype, gamma, alpha):
+    """Labels take a shorter path (choices instead of 0/1 products): the same bits."""
+    gen = torch.Generator().manual_seed(1)
+    logits = (torch.randn(500, 7, generator=gen) * 6).to(dtype)
+    labels = torch.randint(0, 8, (500,), generator=gen)
+    one_hot = torch.nn.functional.one_hot(labels, 8)[:, :7].to(dtype)
+    assert torch.equal(
+        sigmoid_focal_loss(logits, labels, gamma, alpha),
+        sigmoid_focal_loss(logits, one_hot, gamma, alpha),
+    )
+
+
 def test_extreme_logits_have_finite_gradients():
     logits = torch.tensor([[60.0, -60.0], [-60.0, 60.0]], requires_grad=True)
     sigmoid_focal_loss(logits, torch.tensor([1, 0])).sum().backward()

@@ -31,7 +31,12 @@ from ..layers.solo_postprocess import (
     select_top_candidates,
 )
 from ..task_modules import build_solo_assigner
-from ..task_modules.solo_targets import label_range_message
+from ..task_modules.solo_targets import (
+    BatchTargets,
+    LabelRangeError,
+    binary_mask_tensor,
+    label_range_message,
+)
 
 _GN32 = {"type": "GN", "num_groups": 32, "requires_grad": True}
 _RELU = {"type": "ReLU"}
@@ -422,59 +427,114 @@ class SOLOv2DynamicHead(BaseMaskHead):
             ValueError: If a ground-truth label lies outside
                 ``0..num_classes - 1``.
         """
-        self._check_gt_labels(batch_gt_instances, batch_img_metas)
         device = mask_feats.device
-        grids = [tuple(pred.shape[-2:]) for pred in mlvl_cls_preds]
-        level_labels: List[List[Tensor]] = [[] for _ in grids]
-        mask_logits, mask_targets, counts, claimed_cells = [], [], [], []
-        for img_id, gt in enumerate(batch_gt_instances):
-            masks = gt.masks
-            if not isinstance(masks, Tensor):
-                masks = masks.to_tensor(dtype=torch.bool, device=device)
-            targets = self.assigner.assign(
-                masks,
-                gt.labels,
+        try:
+            targets = self.assigner.assign_batch(
+                [binary_mask_tensor(gt.masks, device) for gt in batch_gt_instances],
+                [gt.labels for gt in batch_gt_instances],
                 num_classes=self.num_classes,
-                grid_sizes=grids,
+                grid_sizes=[tuple(pred.shape[-2:]) for pred in mlvl_cls_preds],
                 scale_ranges=self.scale_ranges,
                 mask_size=tuple(mask_feats.shape[-2:]),
                 mask_stride=self.mask_stride,
-                gt_bboxes=get_box_tensor(gt.bboxes).float() if "bboxes" in gt else None,
+                gt_bboxes=[
+                    get_box_tensor(gt.bboxes).float() if "bboxes" in gt else None
+                    for gt in batch_gt_instances
+                ],
                 strides=self.strides,
             )
-            kernels = []
-            for level, target in enumerate(targets):
-                level_labels[level].append(target.labels)
-                level_kernels = mlvl_kernel_preds[level][img_id].flatten(1)
-                kernels.append(level_kernels[:, target.pos_inds].t())
-                mask_targets.append(target.mask_targets)
-                # Positives are the cells that hold mask targets (a cell claimed twice counts
-                # once, as in mmdet), whatever their labels say.
-                cells = torch.zeros_like(target.labels, dtype=torch.bool)
-                claimed_cells.append(cells.index_fill_(0, target.pos_inds, True))
-            kernels = torch.cat(kernels)
-            counts.append(kernels.shape[0])
-            mask_logits.append(dynamic_conv(mask_feats[img_id], kernels, self.dynamic_conv_size))
-
-        labels = torch.cat([torch.cat(per_img) for per_img in level_labels])
-        num_pos = torch.cat(claimed_cells).sum()
-        if getattr(self.loss_mask, "pooled", False):
-            # One term per image: the mean over the images that hold positives.
-            counts_t = torch.tensor(counts, device=device)
-            mask_kwargs = dict(
-                image_ids=torch.repeat_interleave(
-                    torch.arange(len(counts), device=device), counts_t
-                ),
-                num_images=len(counts),
-            )
-        else:
-            mask_kwargs = dict(avg_factor=num_pos)
-        loss_mask = self.loss_mask(torch.cat(mask_logits), torch.cat(mask_targets), **mask_kwargs)
+        except LabelRangeError:
+            # Say which image holds the label, and the dataset's classes when known.
+            self._check_gt_labels(batch_gt_instances, batch_img_metas)
+            raise
+        loss_mask = self._mask_loss(mlvl_kernel_preds, mask_feats, targets)
+        # num_pos: the cells that hold mask targets (a cell claimed twice counts once, as in
+        # mmdet), whatever their labels say.
         cls_logits = torch.cat(
             [pred.permute(0, 2, 3, 1).reshape(-1, self.num_classes) for pred in mlvl_cls_preds]
         )
-        loss_cls = self.loss_cls(cls_logits, labels, avg_factor=num_pos + 1)
+        loss_cls = self.loss_cls(cls_logits, targets.labels, avg_factor=targets.num_pos + 1)
         return dict(loss_mask=loss_mask, loss_cls=loss_cls)
+
+    @staticmethod
+    def _claim_kernels(mlvl_kernel_preds: List[Tensor], targets: BatchTargets) -> Tensor:
+        """Kernels of the positive claims, in the claims' order, shape (P, D).
+
+        Args:
+            mlvl_kernel_preds (list[Tensor]): Per level, (N, D, Sh, Sw).
+            targets (BatchTargets): Claims of the batch, level by level.
+
+        Returns:
+            Tensor: Row ``i`` is the kernel of claim ``i``.
+        """
+        kernels, first = [], 0
+        for pred, counts in zip(mlvl_kernel_preds, targets.counts):
+            level = slice(first, first + sum(counts))
+            first = level.stop
+            kernels.append(pred.flatten(2)[targets.images[level], :, targets.cells[level]])
+        return torch.cat(kernels)
+
+    def _mask_loss(
+        self, mlvl_kernel_preds: List[Tensor], mask_feats: Tensor, targets: BatchTargets
+    ) -> Tensor:
+        """Mask loss over every positive claim of the batch.
+
+        The dynamic conv runs once per image, on all of its claims. A loss
+        that takes per-instance targets (``accepts_target_index``, e.g.
+        :class:`SOLOv2DiceLoss`) is called per image with each instance's
+        target once instead of one copy per claim; its per-claim terms are
+        summed in mmdet's order (level, image, claim) and divided by the
+        positive cells, or, pooled, its per-image terms are averaged over the
+        images that hold claims. Any other loss gets all logits at once, one
+        target per claim and ``avg_factor`` (``image_ids`` when pooled).
+
+        Args:
+            mlvl_kernel_preds (list[Tensor]): Per level, (N, D, Sh, Sw).
+            mask_feats (Tensor): Shape (N, E, Hm, Wm).
+            targets (BatchTargets): Targets of the batch.
+
+        Returns:
+            Tensor: Scalar loss; 0 in the graph of both inputs without claims.
+        """
+        num_images = mask_feats.shape[0]
+        per_image = [sum(counts[img] for counts in targets.counts) for img in range(num_images)]
+        if sum(per_image) == 0:
+            return (mask_feats.sum() + sum(pred.sum() for pred in mlvl_kernel_preds)) * 0
+        kernels = self._claim_kernels(mlvl_kernel_preds, targets)
+        order = torch.argsort(targets.images, stable=True)  # image-major, stable within
+        indexed = getattr(self.loss_mask, "accepts_target_index", False)
+        pooled = getattr(self.loss_mask, "pooled", False)
+        outputs, first = [], 0
+        for img_id, count in enumerate(per_image):
+            claims = order[first : first + count]
+            first += count
+            if count == 0:
+                continue
+            logits = dynamic_conv(mask_feats[img_id], kernels[claims], self.dynamic_conv_size)
+            if indexed:
+                # One image at a time: no (P, Hm, Wm) copy of the batch's logits.
+                outputs.append(
+                    self.loss_mask(
+                        logits,
+                        targets.mask_targets,
+                        target_index=targets.instances[claims],
+                        reduction_override="none",
+                        **(dict(image_ids=claims.new_zeros(count), num_images=1) if pooled else {}),
+                    )
+                )
+            else:
+                outputs.append(logits)
+        if not indexed:
+            mask_targets = targets.mask_targets[targets.instances[order]]
+            if pooled:
+                kwargs = dict(image_ids=targets.images[order], num_images=num_images)
+            else:
+                kwargs = dict(avg_factor=targets.num_pos)
+            return self.loss_mask(torch.cat(outputs), mask_targets, **kwargs)
+        terms = torch.cat(outputs)  # pooled: one term per image holding claims
+        if pooled:
+            return terms.sum() / len(outputs)
+        return terms.new_zeros(terms.shape).scatter(0, order, terms).sum() / targets.num_pos
 
     def _check_gt_labels(
         self, batch_gt_instances: InstanceList, batch_img_metas: List[dict]

@@ -20,26 +20,9 @@ KEEP_ALL = ["--score-thr", "0", "--filter-thr", "0", "--max-instances", "8", "--
 
 
 @pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One training iteration of the demo config (shared with tests/apis when run together)."""
-    work_dir = tmp_path_factory.getbasetemp() / "tiny_solov2"
-    checkpoint = work_dir / "epoch_1.pth"
-    if not checkpoint.is_file():
-        options = [
-            "train_cfg.max_epochs=1",
-            "train_dataloader.batch_size=4",
-            "train_dataloader.dataset.indices=4",
-            "train_dataloader.num_workers=0",
-            "train_dataloader.persistent_workers=False",
-            "val_cfg=None",
-            "val_dataloader=None",
-            "val_evaluator=None",
-            "default_hooks.checkpoint.save_best=None",
-        ]
-        train = ["tools/train.py", str(DEMO_CONFIG), "--work-dir", str(work_dir)]
-        result = run(*train, "--cfg-options", *options)
-        assert result.returncode == 0, result.stderr[-3000:]
-    return checkpoint
+def checkpoint(tiny_checkpoint: Path) -> Path:
+    """One training iteration of the demo config (tests/conftest.py)."""
+    return tiny_checkpoint
 
 
 def run(*args: str) -> subprocess.CompletedProcess:

@@ -1,7 +1,7 @@
 """Datasets, loading and conversion for the seed's folder format."""
 
 from .check_report import SplitReport, check_split
-from .class_index import default_palette, read_cls_ind
+from .class_index import default_palette, read_cls_ind, write_cls_ind
 from .coco_convert import coco_to_seed, decode_segmentation, encode_instance_rles, seed_to_coco
 from .coco_files import write_coco_as_seed, write_seed_as_coco
 from .errors import SeedFormatError
@@ -38,6 +38,7 @@ __all__ = [
     "inspect_seed_sample",
     "read_annotation",
     "read_cls_ind",
+    "write_cls_ind",
     "read_image_info",
     "read_label_map",
     "read_seed_sample",

@@ -62,6 +62,16 @@ def read_cls_ind(cls_ind: Union[Mapping[str, int], str, Path]) -> Tuple[List[str
     return [name for _, name in pairs], [index for index, _ in pairs]
 
 
+def write_cls_ind(path: Union[str, Path], cls_ind: Mapping[str, int]) -> None:
+    """Write a seed-style ``{name: index}`` class index as a JSON file (``classes.json``).
+
+    Args:
+        path (str | Path): The file to write.
+        cls_ind (Mapping[str, int]): ``{"background": 0, "cat": 1, ...}``.
+    """
+    Path(path).write_text(json.dumps(dict(cls_ind), indent=2) + "\n", encoding="utf-8")
+
+
 def check_classes(classes: Sequence[str], source: str) -> Tuple[str, ...]:
     """Validate a class list.
 

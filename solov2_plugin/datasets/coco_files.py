@@ -13,7 +13,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 from tqdm import tqdm
 
-from .class_index import BACKGROUND
+from .class_index import BACKGROUND, write_cls_ind
 from .coco_convert import coco_to_seed, seed_to_coco
 from .errors import PathLike, SeedFormatError
 from .seed_dataset import SeedInstanceDataset
@@ -179,5 +179,5 @@ def write_coco_as_seed(
         if item.lost:
             summary.dropped.append((source.name, list(item.lost)))
     out_root.mkdir(parents=True, exist_ok=True)
-    (out_root / "classes.json").write_text(json.dumps(cls_ind, indent=1) + "\n", "utf-8")
+    write_cls_ind(out_root / "classes.json", cls_ind)
     return summary

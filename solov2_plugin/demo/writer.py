@@ -1,12 +1,11 @@
 """Write the demo data set: ``train/``, ``val/`` (the seed's folder format) and ``classes.json``."""
 
-import json
 import shutil
 from collections import Counter
 from pathlib import Path
 from typing import Dict
 
-from ..datasets import write_seed_sample
+from ..datasets import write_cls_ind, write_seed_sample
 from .scenes import SPLITS, make_sample
 from .shapes import BASE_SIZE, CLASSES
 
@@ -94,5 +93,5 @@ def make_demo_data(
             counts[f"density/{sample.density}"] += 1
         counts_by_split[split] = counts
     cls_ind = {"background": 0, **{name: index + 1 for index, name in enumerate(CLASSES)}}
-    (out / "classes.json").write_text(json.dumps(cls_ind, indent=2) + "\n")
+    write_cls_ind(out / "classes.json", cls_ind)
     return counts_by_split

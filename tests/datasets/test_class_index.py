@@ -4,7 +4,12 @@ import json
 
 import pytest
 
-from solov2_plugin.datasets.class_index import check_classes, default_palette, read_cls_ind
+from solov2_plugin.datasets.class_index import (
+    check_classes,
+    default_palette,
+    read_cls_ind,
+    write_cls_ind,
+)
 
 
 def test_background_is_dropped_and_classes_follow_their_index(tmp_path):
@@ -48,3 +53,12 @@ def test_palette_is_distinct_and_reproducible():
     assert palette == default_palette(12)
     assert len(set(palette)) == 12
     assert all(0 <= c <= 255 for colour in palette for c in colour)
+
+
+def test_write_cls_ind_round_trips_through_read_cls_ind(tmp_path):
+    path = tmp_path / "classes.json"
+    write_cls_ind(path, {"background": 0, "rod": 2, "disc": 1})
+    assert path.read_text(encoding="utf-8") == (
+        '{\n  "background": 0,\n  "rod": 2,\n  "disc": 1\n}\n'
+    )
+    assert read_cls_ind(path) == (["disc", "rod"], [1, 2])

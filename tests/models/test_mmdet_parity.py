@@ -17,11 +17,11 @@ import torch
 import torch.nn.functional as F
 from mmdet.registry import MODELS
 from mmdet.structures.mask import BitmapMasks
-from mmengine.config import Config
 from mmengine.registry import DefaultScope
 from mmengine.structures import InstanceData
 
 import solov2_plugin  # noqa: F401  (registers our modules)
+from solov2_plugin.benchmark.models import model_config
 from solov2_plugin.structures import masks_to_boxes
 from solov2_plugin.testing import random_instance_masks
 
@@ -34,23 +34,6 @@ TOL = 1e-4
 # a pixel on the threshold.
 LOW_RES_TOL = 1e-5
 FLIP_TOL = 1e-3
-
-
-def model_cfg(path, shrink):
-    """The config's model, without pretrained weights; shrunk to ResNet-18 and a 64-wide head."""
-    cfg = Config.fromfile(str(path)).model
-    cfg.backbone.init_cfg = None
-    if shrink:
-        cfg.backbone.depth = 18
-        cfg.neck.in_channels = [64, 128, 256, 512]
-        cfg.neck.out_channels = 64
-        cfg.mask_head.in_channels = 64
-        cfg.mask_head.feat_channels = 64
-        branch = cfg.mask_head.mask_feature_head
-        branch.pop("in_channels", None)
-        branch["mid_channels" if "mid_channels" in branch else "feat_channels"] = 32
-        branch.out_channels = 64
-    return cfg
 
 
 def crowded_scene(rng, num=30):
@@ -85,14 +68,14 @@ def models(request):
     """(mmdet SOLOv2, our SOLOv2Segmentor) with identical weights, in eval mode."""
     with DefaultScope.overwrite_default_scope("mmdet"):
         torch.manual_seed(0)
-        reference = MODELS.build(model_cfg(MMDET_CONFIG, request.param))
+        reference = MODELS.build(model_config(MMDET_CONFIG, shrink=request.param))
         reference.init_weights()
         with torch.no_grad():
             # Confident categories (the 0.01 prior predicts nothing) and varied kernels, so
             # that many instances survive post-processing.
             reference.mask_head.conv_cls.bias[:3] = -1.0
             reference.mask_head.conv_kernel.weight.normal_(0, 0.05)
-        ours = MODELS.build(model_cfg(OUR_CONFIG, request.param))
+        ours = MODELS.build(model_config(OUR_CONFIG, shrink=request.param))
     # mmdet's names, loaded as they are: strict, so no key is missing or left over.
     ours.load_state_dict(reference.state_dict(), strict=True)
     return reference.eval(), ours.eval()

@@ -72,8 +72,7 @@ def run_loading(cfg: LoadingBenchConfig) -> Tuple[List[Tuple[str, List[float]]],
     from mmcv.transforms import LoadImageFromFile
     from mmdet.datasets.transforms import LoadAnnotations
 
-    from ..datasets import LoadSeedInstanceMasks, SeedInstanceDataset
-    from ..datasets import read_label_map
+    from ..datasets import LoadSeedInstanceMasks, SeedInstanceDataset, read_label_map
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(cfg.work_dir or tmp)

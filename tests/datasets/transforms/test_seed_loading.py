@@ -1,6 +1,5 @@
 """LoadSeedInstanceMasks: exact masks for every label-map format, mmdet transforms after it."""
 
-
 import numpy as np
 import pytest
 import torch

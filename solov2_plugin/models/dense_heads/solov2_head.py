@@ -6,9 +6,8 @@ E mask-feature channels, k dynamic kernel size, D = E * k * k kernel weights,
 Hm x Wm mask-feature size, P kernels (positive claims or candidates).
 """
 
-import contextlib
 import copy
-from typing import Dict, Iterator, List, Sequence, Tuple
+from typing import Dict, List, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -61,26 +60,6 @@ _TEST_DEFAULTS = {
 _LEVEL_RESIZE = ("mmdet", "none")
 # Keys of train_cfg: the grid assigner (a SOLOv2 assigner of TASK_UTILS).
 _TRAIN_KEYS = ("assigner",)
-
-
-@contextlib.contextmanager
-def _one_thread_on_cpu(device: torch.device) -> Iterator[None]:
-    """Run the enclosed ops of a CPU device on one intra-op thread (restored after).
-
-    For the memory-bound target and loss maths of :meth:`SOLOv2DynamicHead.loss_by_feat`:
-    a second thread gains little on them, and each parallel region waits at its barrier
-    for the other thread, which on a loaded machine means a scheduler tick (4 ms) per op.
-    Their values do not depend on the number of threads.
-    """
-    threads = torch.get_num_threads()
-    if device.type != "cpu" or threads == 1:
-        yield
-        return
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
 
 
 def dynamic_conv(mask_feats: Tensor, kernels: Tensor, kernel_size: int = 1) -> Tensor:
@@ -450,10 +429,20 @@ class SOLOv2DynamicHead(BaseMaskHead):
         """
         device = mask_feats.device
         try:
-            with _one_thread_on_cpu(device):
-                targets = self._assign(
-                    batch_gt_instances, mlvl_cls_preds, tuple(mask_feats.shape[-2:]), device
-                )
+            targets = self.assigner.assign_batch(
+                [binary_mask_tensor(gt.masks, device) for gt in batch_gt_instances],
+                [gt.labels for gt in batch_gt_instances],
+                num_classes=self.num_classes,
+                grid_sizes=[tuple(pred.shape[-2:]) for pred in mlvl_cls_preds],
+                scale_ranges=self.scale_ranges,
+                mask_size=tuple(mask_feats.shape[-2:]),
+                mask_stride=self.mask_stride,
+                gt_bboxes=[
+                    get_box_tensor(gt.bboxes).float() if "bboxes" in gt else None
+                    for gt in batch_gt_instances
+                ],
+                strides=self.strides,
+            )
         except LabelRangeError:
             # Say which image holds the label, and the dataset's classes when known.
             self._check_gt_labels(batch_gt_instances, batch_img_metas)
@@ -461,35 +450,11 @@ class SOLOv2DynamicHead(BaseMaskHead):
         loss_mask = self._mask_loss(mlvl_kernel_preds, mask_feats, targets)
         # num_pos: the cells that hold mask targets (a cell claimed twice counts once, as in
         # mmdet), whatever their labels say.
-        with _one_thread_on_cpu(device):
-            cls_logits = torch.cat(
-                [pred.permute(0, 2, 3, 1).reshape(-1, self.num_classes) for pred in mlvl_cls_preds]
-            )
-            loss_cls = self.loss_cls(cls_logits, targets.labels, avg_factor=targets.num_pos + 1)
-        return dict(loss_mask=loss_mask, loss_cls=loss_cls)
-
-    def _assign(
-        self,
-        batch_gt_instances: InstanceList,
-        mlvl_cls_preds: List[Tensor],
-        mask_size: Tuple[int, int],
-        device: torch.device,
-    ) -> BatchTargets:
-        """Targets of the batch from the assigner (:meth:`SOLOv2GridAssigner.assign_batch`)."""
-        return self.assigner.assign_batch(
-            [binary_mask_tensor(gt.masks, device) for gt in batch_gt_instances],
-            [gt.labels for gt in batch_gt_instances],
-            num_classes=self.num_classes,
-            grid_sizes=[tuple(pred.shape[-2:]) for pred in mlvl_cls_preds],
-            scale_ranges=self.scale_ranges,
-            mask_size=mask_size,
-            mask_stride=self.mask_stride,
-            gt_bboxes=[
-                get_box_tensor(gt.bboxes).float() if "bboxes" in gt else None
-                for gt in batch_gt_instances
-            ],
-            strides=self.strides,
+        cls_logits = torch.cat(
+            [pred.permute(0, 2, 3, 1).reshape(-1, self.num_classes) for pred in mlvl_cls_preds]
         )
+        loss_cls = self.loss_cls(cls_logits, targets.labels, avg_factor=targets.num_pos + 1)
+        return dict(loss_mask=loss_mask, loss_cls=loss_cls)
 
     @staticmethod
     def _claim_kernels(mlvl_kernel_preds: List[Tensor], targets: BatchTargets) -> Tensor:
@@ -535,10 +500,8 @@ class SOLOv2DynamicHead(BaseMaskHead):
         per_image = [sum(counts[img] for counts in targets.counts) for img in range(num_images)]
         if sum(per_image) == 0:
             return (mask_feats.sum() + sum(pred.sum() for pred in mlvl_kernel_preds)) * 0
-        device = mask_feats.device
-        with _one_thread_on_cpu(device):
-            kernels = self._claim_kernels(mlvl_kernel_preds, targets)
-            order = torch.argsort(targets.images, stable=True)  # image-major, stable within
+        kernels = self._claim_kernels(mlvl_kernel_preds, targets)
+        order = torch.argsort(targets.images, stable=True)  # image-major, stable within
         indexed = getattr(self.loss_mask, "accepts_target_index", False)
         pooled = getattr(self.loss_mask, "pooled", False)
         outputs, first = [], 0
@@ -547,12 +510,8 @@ class SOLOv2DynamicHead(BaseMaskHead):
             first += count
             if count == 0:
                 continue
-            # The matmul (compute-bound) on every thread, the rest on one.
             logits = dynamic_conv(mask_feats[img_id], kernels[claims], self.dynamic_conv_size)
-            if not indexed:
-                outputs.append(logits)
-                continue
-            with _one_thread_on_cpu(device):
+            if indexed:
                 # One image at a time: no (P, Hm, Wm) copy of the batch's logits.
                 outputs.append(
                     self.loss_mask(
@@ -563,6 +522,8 @@ class SOLOv2DynamicHead(BaseMaskHead):
                         **(dict(image_ids=claims.new_zeros(count), num_images=1) if pooled else {}),
                     )
                 )
+            else:
+                outputs.append(logits)
         if not indexed:
             mask_targets = targets.mask_targets[targets.instances[order]]
             if pooled:

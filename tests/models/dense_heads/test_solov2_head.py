@@ -627,23 +627,3 @@ def test_deformable_convs_in_the_towers(all_convs):
     expected = reference_losses(head, outs, gts)
     for key in ("loss_cls", "loss_mask"):
         torch.testing.assert_close(losses[key], expected[key], rtol=1e-5, atol=1e-6)
-
-
-def test_loss_leaves_the_thread_count_as_it_found_it():
-    """The target and loss maths run on one CPU thread; the caller's setting comes back."""
-    head = build_head()
-    outs = head(fpn_feats())
-    metas = [meta(), meta()]
-    before = torch.get_num_threads()
-    torch.set_num_threads(2)
-    try:
-        losses = head.loss_by_feat(
-            *outs, batch_gt_instances=[crowd_gt()] * 2, batch_img_metas=metas
-        )
-        assert torch.get_num_threads() == 2 and losses["loss_mask"] > 0
-        bad = [gt_instances([[8, 8, 24, 24]], [NUM_CLASSES]), empty_gt()]
-        with pytest.raises(ValueError, match="outside the valid range"):
-            head.loss_by_feat(*outs, batch_gt_instances=bad, batch_img_metas=metas)
-        assert torch.get_num_threads() == 2
-    finally:
-        torch.set_num_threads(before)

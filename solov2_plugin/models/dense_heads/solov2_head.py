@@ -56,6 +56,8 @@ _TEST_DEFAULTS = {
     "sigma": 2.0,
     "max_per_img": 100,
     "mask_out_stride": 1,
+    # Ours: mask values per chunk when candidate masks are scored (bounds the memory).
+    "chunk_elements": DEFAULT_CHUNK_ELEMENTS,
 }
 _LEVEL_RESIZE = ("mmdet", "none")
 # Keys of train_cfg: the grid assigner (a SOLOv2 assigner of TASK_UTILS).
@@ -626,9 +628,7 @@ class SOLOv2DynamicHead(BaseMaskHead):
             ]
         )  # (G,)
 
-        chunk_size = chunk_size_for(
-            tuple(mask_feats.shape[-2:]), int(cfg.get("chunk_elements", DEFAULT_CHUNK_ELEMENTS))
-        )
+        chunk_size = chunk_size_for(tuple(mask_feats.shape[-2:]), int(cfg["chunk_elements"]))
         results = []
         for img_id, img_meta in enumerate(batch_img_metas):
             feats, img_kernels = mask_feats[img_id], kernels[img_id]

@@ -297,7 +297,7 @@ def test_unknown_cfg_keys_raise(cfg_key, cfg, match):
 
 def test_known_cfg_keys_are_accepted_as_config_dicts():
     head = build_head(
-        test_cfg=ConfigDict(score_thr=0.3, mask_out_stride=2),
+        test_cfg=ConfigDict(score_thr=0.3, mask_out_stride=2, chunk_elements=4096),
         train_cfg=ConfigDict(assigner=ConfigDict(type="SOLOv2CenterRegionAssigner", pos_scale=0.5)),
     )
     assert head.assigner.pos_scale == 0.5

@@ -201,8 +201,10 @@ class SOLOv2DynamicHead(BaseMaskHead):
             ``score_thr``, ``mask_thr``, ``filter_thr``, ``kernel``,
             ``sigma``, ``max_per_img`` (as in mmdet) and
             ``mask_out_stride`` (1: masks at full size; 2: at half size like
-            the seed). Missing keys take mmdet's values; unknown keys raise
-            a ValueError.
+            the seed) and ``chunk_elements`` (mask values scored at once
+            while candidates are selected: bounds the memory, not the
+            result; 2**24). Missing keys take these defaults (mmdet's
+            values); unknown keys raise a ValueError.
         init_cfg (dict or list[dict], optional): Initialisation config.
             Defaults to normal(std=0.01) convs and a 0.01 prior probability
             on the category logits.

@@ -18,6 +18,7 @@ from mmengine.runner import Runner
 
 import solov2_plugin  # noqa: F401  (registers our modules, enables safe checkpoints)
 from solov2_plugin.apis.runner_config import LAUNCHERS, build_train_config
+from solov2_plugin.engine.cpu_distributed import join_cpu_process_group
 
 
 def parse_args() -> argparse.Namespace:
@@ -63,6 +64,7 @@ def main() -> int:
     except (FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    join_cpu_process_group(cfg)
     Runner.from_cfg(cfg).train()
     return 0
 

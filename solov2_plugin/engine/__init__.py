@@ -1,7 +1,8 @@
-"""Runtime support: safe checkpoint loading for mmengine on torch >= 2.6, and our hooks."""
+"""Runtime support: safe checkpoints on torch >= 2.6, our hooks, torchrun on CPUs."""
 
 from .checkpoint import UnsafeCheckpointError, enable_safe_checkpoints, load_from_local_safely
 from .class_count_hook import ClassCountCheckHook
+from .cpu_distributed import join_cpu_process_group
 from .gt_pred_overlay_hook import GTPredOverlayHook
 
 enable_safe_checkpoints()
@@ -11,5 +12,6 @@ __all__ = [
     "GTPredOverlayHook",
     "UnsafeCheckpointError",
     "enable_safe_checkpoints",
+    "join_cpu_process_group",
     "load_from_local_safely",
 ]

@@ -70,6 +70,7 @@ max_epochs = 40
 train_cfg = dict(type="EpochBasedTrainLoop", max_epochs=max_epochs, val_interval=10)
 optim_wrapper = dict(
     _delete_=True,
+    type="NonFiniteLossOptimWrapper",  # a NaN or Inf loss skips its step (see solov2_x50.py)
     optimizer=dict(type="AdamW", lr=2e-3, weight_decay=0.05),
     clip_grad=dict(max_norm=35, norm_type=2),
 )

@@ -166,7 +166,12 @@ val_evaluator = dict(type="CocoMetric", metric=["bbox", "segm"])
 test_evaluator = val_evaluator
 
 # mmdet's SOLOv2 optimisation (SGD 0.01 for 16 images, gradient clipping).
+# A NaN or Inf loss skips its step (logging the iteration and the batch's images, through
+# RecordBatchImagesHook below); action="stop" raises instead; 10 skips in a row stop the run.
 optim_wrapper = dict(
+    type="NonFiniteLossOptimWrapper",
+    action="skip",
+    max_consecutive=10,
     optimizer=dict(type="SGD", lr=0.01, momentum=0.9, weight_decay=0.0001),
     clip_grad=dict(max_norm=35, norm_type=2),
 )
@@ -183,4 +188,4 @@ default_hooks = dict(
     ),
 )
 # A head whose num_classes differs from the dataset's classes stops the run with the key to set.
-custom_hooks = [dict(type="ClassCountCheckHook")]
+custom_hooks = [dict(type="ClassCountCheckHook"), dict(type="RecordBatchImagesHook")]

@@ -6,6 +6,7 @@ import textwrap
 
 import pytest
 from mmdet.registry import DATASETS, HOOKS, MODELS, TASK_UTILS, TRANSFORMS
+from mmengine.registry import OPTIM_WRAPPERS
 
 import solov2_plugin
 
@@ -21,7 +22,8 @@ OUR_NAMES = {
         "ChannelLayerNorm",
     ],
     "TASK_UTILS": ["SOLOv2CenterRegionAssigner", "SOLOv2MaskExtentAssigner"],
-    "HOOKS": ["ClassCountCheckHook", "GTPredOverlayHook"],
+    "HOOKS": ["ClassCountCheckHook", "GTPredOverlayHook", "RecordBatchImagesHook"],
+    "OPTIM_WRAPPERS": ["NonFiniteLossOptimWrapper", "NonFiniteLossAmpOptimWrapper"],
 }
 REGISTRIES = {
     "DATASETS": DATASETS,
@@ -29,6 +31,7 @@ REGISTRIES = {
     "MODELS": MODELS,
     "TASK_UTILS": TASK_UTILS,
     "HOOKS": HOOKS,
+    "OPTIM_WRAPPERS": OPTIM_WRAPPERS,
 }
 # mmdet's own SOLOv2 parts: ours must not replace them.
 MMDET_NAMES = ["SOLOv2", "SOLOV2Head", "DiceLoss", "FocalLoss"]

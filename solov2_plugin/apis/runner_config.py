@@ -134,7 +134,9 @@ def build_train_config(
         )
     cfg = load_config(config, work_dir, cfg_options, launcher)
     if amp:
-        cfg.optim_wrapper.type = "AmpOptimWrapper"
+        # The non-finite-loss guard has an AMP twin; any other wrapper becomes mmengine's.
+        guarded = cfg.optim_wrapper.get("type") == "NonFiniteLossOptimWrapper"
+        cfg.optim_wrapper.type = "NonFiniteLossAmpOptimWrapper" if guarded else "AmpOptimWrapper"
         cfg.optim_wrapper.setdefault("loss_scale", "dynamic")
     if resume == "auto":
         cfg.resume, cfg.load_from = True, None

@@ -71,12 +71,15 @@ def test_train_config_amp_needs_cuda(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     with pytest.raises(ValueError, match="--amp .* needs a CUDA GPU"):
         build_train_config(CONFIG, amp=True)
-    assert build_train_config(CONFIG).optim_wrapper.get("type", "OptimWrapper") == "OptimWrapper"
+    assert build_train_config(CONFIG).optim_wrapper.type == "NonFiniteLossOptimWrapper"
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     cfg = build_train_config(CONFIG, amp=True)
-    assert cfg.optim_wrapper.type == "AmpOptimWrapper"
+    # The demo's non-finite-loss guard becomes its AMP twin; any other wrapper mmengine's AMP.
+    assert cfg.optim_wrapper.type == "NonFiniteLossAmpOptimWrapper"
     assert cfg.optim_wrapper.loss_scale == "dynamic"
     assert cfg.optim_wrapper.optimizer.type == "AdamW"  # the rest of the wrapper is kept
+    plain = build_train_config(CONFIG, amp=True, cfg_options={"optim_wrapper.type": "OptimWrapper"})
+    assert plain.optim_wrapper.type == "AmpOptimWrapper"
 
 
 def test_test_config_checkpoint_out_and_show_dir(checkpoint):

@@ -148,7 +148,7 @@ def test_without_the_hook_the_message_says_how_to_name_images():
         optimizer=torch.optim.SGD(model.parameters(), lr=0.1), action="stop"
     )
     with pytest.raises(FloatingPointError, match="RecordBatchImagesHook") as error:
-        wrapper.update_params(model(torch.ones(1, 2)).sum() * float("inf"))
+        wrapper.update_params((model(torch.ones(1, 2)).sum() ** 2 + 1) * float("inf"))
     assert "Non-finite loss (inf) at an unknown iteration" in str(error.value)
 
 

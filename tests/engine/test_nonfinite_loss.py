@@ -87,6 +87,9 @@ def _run(tmp_path, name, **wrapper):
         ),
         custom_hooks=[RecordBatchImagesHook(), recorder],
         default_hooks=dict(checkpoint=None),
+        # The plugin's scope, as in its configs: a runner leaves its scope current for the
+        # rest of the process, and later tests build mmdet modules.
+        default_scope="mmdet",
     )
     messages = _Messages()
     runner.logger.addHandler(messages)

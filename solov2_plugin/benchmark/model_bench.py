@@ -213,6 +213,35 @@ def environment(device: torch.device) -> Dict[str, object]:
     return env
 
 
+FOCAL_LOSS_NOTE = (
+    "mmcv's compiled sigmoid_focal_loss is unavailable on this device: mmdet's FocalLoss "
+    "uses mmdet's own PyTorch version (py_sigmoid_focal_loss) instead."
+)
+
+
+def prepare_models(
+    cfg: ModelBenchConfig,
+) -> Tuple[torch.device, nn.Module, nn.Module, Callable[[], contextlib.AbstractContextManager]]:
+    """Check ``cfg``, set the CPU threads and build mmdet's and our model with one set of weights.
+
+    Returns:
+        tuple: ``(device, mmdet_model, our_model, mmdet_loss_context)``; the
+        context switches mmdet's focal loss to its PyTorch version where mmcv's
+        compiled op is unavailable (:data:`FOCAL_LOSS_NOTE`), else does nothing.
+
+    Raises:
+        ValueError: If a setting is invalid (see :meth:`ModelBenchConfig.check`).
+    """
+    cfg.check()
+    device = torch.device(cfg.device)
+    if device.type == "cpu" and cfg.threads > 0:
+        torch.set_num_threads(cfg.threads)
+    reference, ours = build_model_pair(device, cfg.shrink, cfg.seed, cfg.category_bias)
+    if mmcv_focal_loss_works(device):
+        return device, reference, ours, contextlib.nullcontext
+    return device, reference, ours, pytorch_focal_loss_for_mmdet
+
+
 def run_model_benchmark(
     cfg: ModelBenchConfig, log: Optional[Callable[[str], None]] = None
 ) -> Dict[str, object]:
@@ -233,21 +262,12 @@ def run_model_benchmark(
     Raises:
         ValueError: If a setting is invalid (see :meth:`ModelBenchConfig.check`).
     """
-    cfg.check()
     log = log or (lambda line: None)
-    device = torch.device(cfg.device)
-    if device.type == "cpu" and cfg.threads > 0:
-        torch.set_num_threads(cfg.threads)
-    reference, ours = build_model_pair(device, cfg.shrink, cfg.seed, cfg.category_bias)
+    device, reference, ours, loss_context = prepare_models(cfg)
     inputs, samples = synthetic_batch(cfg.batch, cfg.size, cfg.instances, device, cfg.seed)
     notes: List[str] = []
-    loss_context: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext
-    if not mmcv_focal_loss_works(device):
-        loss_context = pytorch_focal_loss_for_mmdet
-        notes.append(
-            "mmcv's compiled sigmoid_focal_loss is unavailable on this device: mmdet's FocalLoss "
-            "uses mmdet's own PyTorch version (py_sigmoid_focal_loss) instead."
-        )
+    if loss_context is not contextlib.nullcontext:
+        notes.append(FOCAL_LOSS_NOTE)
     for note in notes:
         log(f"note: {note}")
 

@@ -11,13 +11,8 @@ from typing import Callable, Dict, List, Optional, Sequence
 
 import torch
 
-from .model_bench import ModelBenchConfig, _measure_model, environment
-from .models import (
-    build_model_pair,
-    mmcv_focal_loss_works,
-    pytorch_focal_loss_for_mmdet,
-    synthetic_batch,
-)
+from .model_bench import ModelBenchConfig, _measure_model, environment, prepare_models
+from .models import synthetic_batch
 
 DEFAULT_INSTANCES = (5, 10, 20, 50, 100, 200)
 DEFAULT_SIZES = (512, 768, 1024, 1536, 2048)
@@ -43,15 +38,8 @@ def run_scaling(
         where ``measures`` maps a measure to a Measurement dict, or
         ``dict(sweep, instances, size, model, error)`` for a failed point.
     """
-    cfg.check()
     log = log or (lambda line: None)
-    device = torch.device(cfg.device)
-    if device.type == "cpu" and cfg.threads > 0:
-        torch.set_num_threads(cfg.threads)
-    reference, ours = build_model_pair(device, cfg.shrink, cfg.seed, cfg.category_bias)
-    mmdet_context = (
-        contextlib.nullcontext if mmcv_focal_loss_works(device) else pytorch_focal_loss_for_mmdet
-    )
+    device, reference, ours, mmdet_context = prepare_models(cfg)
     plan = [("instances", k, tuple(cfg.size)) for k in instances]
     plan += [("size", cfg.instances, (side, side)) for side in sizes]
     points: List[Dict[str, object]] = []

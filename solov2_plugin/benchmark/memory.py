@@ -650,8 +650,13 @@ def plot_memory(reports: Sequence[Union[MemoryReport, dict]], path: str) -> None
         steps, rss, peak, children = table.T
         axis.plot(steps, peak, color="tab:orange", lw=0.6, alpha=0.6, label="peak since previous")
         axis.plot(steps, rss, color="tab:blue", lw=1.0, label="RSS")
-        if children.any():
-            axis.plot(steps, children, color="tab:green", lw=1.0, label="workers' PSS")
+        handles = axis.get_lines()
+        if children.any():  # on its own scale: the workers hold several copies of the data
+            workers = axis.twinx()
+            handles += workers.plot(
+                steps, children, color="tab:green", lw=1.0, label="workers' PSS (right)"
+            )
+            workers.set_ylabel("workers' MiB")
         growth = row["growth_mib_per_100"]
         shown = "n/a" if growth is None or not math.isfinite(growth) else f"{growth:+.3f}"
         label = row["settings"].get("num_workers")
@@ -663,7 +668,7 @@ def plot_memory(reports: Sequence[Union[MemoryReport, dict]], path: str) -> None
         axis.set_xlabel("step")
         axis.set_ylabel("MiB")
         axis.grid(alpha=0.3)
-        axis.legend(fontsize=8, loc="lower right")
+        axis.legend(handles=handles, fontsize=8, loc="lower right")
     figure.tight_layout()
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=110)

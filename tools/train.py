@@ -18,6 +18,7 @@ from mmengine.runner import Runner
 
 import solov2_plugin  # noqa: F401  (registers our modules, enables safe checkpoints)
 from solov2_plugin.apis.runner_config import LAUNCHERS, build_train_config
+from solov2_plugin.engine import UnsafeCheckpointError
 from solov2_plugin.engine.cpu_distributed import join_cpu_process_group
 
 
@@ -50,7 +51,8 @@ def parse_args() -> argparse.Namespace:
 
 
 def main() -> int:
-    """Train; return the exit status (2 for a bad option, with one line saying why)."""
+    """Train; return the exit status (2 for a bad option or a checkpoint that must not or
+    cannot be loaded, with one line saying why)."""
     args = parse_args()
     try:
         cfg = build_train_config(
@@ -61,11 +63,15 @@ def main() -> int:
             resume=args.resume,
             amp=args.amp,
         )
-    except (FileNotFoundError, ValueError) as error:
+    except (FileNotFoundError, ValueError, UnsafeCheckpointError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     join_cpu_process_group(cfg)
-    Runner.from_cfg(cfg).train()
+    try:
+        Runner.from_cfg(cfg).train()
+    except UnsafeCheckpointError as error:  # load_from (or an init_cfg) names such a file
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     return 0
 
 

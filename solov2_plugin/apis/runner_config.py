@@ -19,10 +19,16 @@ from typing import Any, Mapping, Optional
 import torch
 from mmengine.config import Config
 
+from ..engine.resume import checkpoint_problem, find_resume_checkpoint
 from .data_overrides import merge_cfg_options
 
 LAUNCHERS = ("none", "pytorch", "slurm", "mpi")
 GT_PRED_HOOK = "GTPredOverlayHook"
+# Hooks every training of ours runs with, added when a config does not list them: exact
+# resumes (random states in checkpoints, validation kept off training's random streams) and
+# checkpoints that plain torch.load(weights_only=True) opens.
+CHECKPOINT_STATE_HOOKS = ("RandomStateCheckpointHook", "PortableCheckpointHook")
+ATOMIC_CHECKPOINT_HOOK = "AtomicCheckpointHook"
 
 
 def default_work_dir(config: str) -> str:
@@ -99,6 +105,58 @@ def check_amp_available() -> None:
         )
 
 
+def add_checkpoint_safety(cfg: Config) -> None:
+    """Make a training config save atomic, portable checkpoints that resume exactly; in place.
+
+    * ``custom_hooks`` gains :data:`CHECKPOINT_STATE_HOOKS` where missing (any config,
+      e.g. an mmdet Mask R-CNN trained through ``tools/train.py``);
+    * mmengine's ``CheckpointHook`` becomes :class:`~solov2_plugin.engine.AtomicCheckpointHook`
+      with the same arguments; a config without a checkpoint hook gets one saving every epoch
+      (mmengine's default); ``default_hooks.checkpoint=None`` stays off.
+
+    Args:
+        cfg: A training config.
+    """
+    hooks = list(cfg.get("custom_hooks", None) or [])
+    listed = {hook.get("type") for hook in hooks}
+    hooks += [dict(type=name) for name in CHECKPOINT_STATE_HOOKS if name not in listed]
+    cfg.custom_hooks = hooks
+    default_hooks = cfg.get("default_hooks", None)
+    if default_hooks is None:
+        cfg.default_hooks = dict(checkpoint=dict(type=ATOMIC_CHECKPOINT_HOOK, interval=1))
+    elif "checkpoint" not in default_hooks:
+        default_hooks.checkpoint = dict(type=ATOMIC_CHECKPOINT_HOOK, interval=1)
+    elif default_hooks.checkpoint is not None and default_hooks.checkpoint.get("type") in (
+        "CheckpointHook",
+        "mmengine.CheckpointHook",
+    ):
+        default_hooks.checkpoint.type = ATOMIC_CHECKPOINT_HOOK
+
+
+def _apply_resume(cfg: Config, resume: Optional[str]) -> None:
+    """Set ``cfg.resume`` and ``cfg.load_from`` for ``--resume``; in place.
+
+    ``'auto'`` resumes from the newest checkpoint of the work dir that loads
+    (:func:`~solov2_plugin.engine.resume.find_resume_checkpoint` warns naming each one that
+    does not), or starts afresh when there is none; a path must load.
+
+    Raises:
+        ValueError: The checkpoint named by ``resume`` is torn or not a checkpoint, or none
+            of the work dir's checkpoints loads.
+        UnsafeCheckpointError: The checkpoint holds pickled code.
+    """
+    if resume is None:
+        return
+    if resume == "auto":
+        found = find_resume_checkpoint(cfg.work_dir)
+        cfg.resume, cfg.load_from = found is not None, found
+        return
+    problem = checkpoint_problem(resume)
+    if problem is not None:
+        raise ValueError(f"Checkpoint '{resume}' cannot be resumed from: {problem}.")
+    cfg.resume, cfg.load_from = True, resume
+
+
 def build_train_config(
     config: str,
     work_dir: Optional[str] = None,
@@ -114,16 +172,20 @@ def build_train_config(
         work_dir: See :func:`load_config`.
         cfg_options: See :func:`load_config`.
         launcher: See :func:`load_config`.
-        resume: ``'auto'`` resumes from the latest checkpoint in the work dir, a path
+        resume: ``'auto'`` resumes from the newest checkpoint in the work dir that loads
+            (warning about each torn one it skips; afresh when there is none), a path
             resumes from that checkpoint; None starts afresh (from ``load_from`` if set).
         amp: Train with automatic mixed precision (``AmpOptimWrapper``, dynamic loss scale).
 
     Returns:
-        Config: The config for ``Runner.from_cfg``.
+        Config: The config for ``Runner.from_cfg``, with :func:`add_checkpoint_safety`
+        applied (atomic checkpoints, random states saved, plain-data runner state).
 
     Raises:
         FileNotFoundError: The config, or the checkpoint named by ``resume``, does not exist.
-        ValueError: ``amp`` without a CUDA GPU, or an unknown launcher.
+        ValueError: ``amp`` without a CUDA GPU, an unknown launcher, or no checkpoint to
+            resume from loads (torn, not a checkpoint).
+        UnsafeCheckpointError: The checkpoint to resume from holds pickled code.
     """
     if amp:
         check_amp_available()
@@ -138,10 +200,8 @@ def build_train_config(
         guarded = cfg.optim_wrapper.get("type") == "NonFiniteLossOptimWrapper"
         cfg.optim_wrapper.type = "NonFiniteLossAmpOptimWrapper" if guarded else "AmpOptimWrapper"
         cfg.optim_wrapper.setdefault("loss_scale", "dynamic")
-    if resume == "auto":
-        cfg.resume, cfg.load_from = True, None
-    elif resume is not None:
-        cfg.resume, cfg.load_from = True, resume
+    add_checkpoint_safety(cfg)
+    _apply_resume(cfg, resume)
     return cfg
 
 

@@ -1,5 +1,7 @@
-"""Runtime support: safe checkpoints on torch >= 2.6, our hooks, torchrun on CPUs."""
+"""Runtime support: safe, atomic and exactly resumable checkpoints, our hooks, torchrun on CPUs."""
 
+from .atomic_backend import ATOMIC_BACKEND, AtomicLocalBackend, atomic_write
+from .atomic_checkpoint_hook import AtomicCheckpointHook
 from .checkpoint import UnsafeCheckpointError, enable_safe_checkpoints, load_from_local_safely
 from .class_count_hook import ClassCountCheckHook
 from .cpu_distributed import join_cpu_process_group
@@ -9,17 +11,34 @@ from .nonfinite_loss import (
     NonFiniteLossOptimWrapper,
     RecordBatchImagesHook,
 )
+from .portable_state import from_portable, to_portable
+from .portable_state_hook import PortableCheckpointHook
+from .resume import NoLoadableCheckpointError, find_resume_checkpoint
+from .rng_state import capture_rng_state, restore_rng_state
+from .rng_state_hook import RandomStateCheckpointHook
 
 enable_safe_checkpoints()
 
 __all__ = [
+    "ATOMIC_BACKEND",
+    "AtomicCheckpointHook",
+    "AtomicLocalBackend",
     "ClassCountCheckHook",
     "GTPredOverlayHook",
+    "NoLoadableCheckpointError",
     "NonFiniteLossAmpOptimWrapper",
     "NonFiniteLossOptimWrapper",
+    "PortableCheckpointHook",
+    "RandomStateCheckpointHook",
     "RecordBatchImagesHook",
     "UnsafeCheckpointError",
+    "atomic_write",
+    "capture_rng_state",
     "enable_safe_checkpoints",
+    "find_resume_checkpoint",
+    "from_portable",
     "join_cpu_process_group",
     "load_from_local_safely",
+    "restore_rng_state",
+    "to_portable",
 ]

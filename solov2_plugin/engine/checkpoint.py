@@ -1,36 +1,29 @@
-"""Safe checkpoint loading for mmengine on torch >= 2.6.
+"""Safe checkpoint loading for mmengine on torch >= 2.6, without global side effects.
 
-torch >= 2.6 unpickles checkpoints with ``weights_only=True``: only tensors, plain
-Python containers and explicitly allow-listed globals may appear in them. mmengine
-0.10.7 checkpoints break that rule in two ways:
+torch >= 2.6 unpickles checkpoints with ``weights_only=True``: only tensors, plain Python
+containers and explicitly allow-listed globals may appear in them. Our checkpoints hold
+nothing else: :class:`~solov2_plugin.engine.PortableCheckpointHook` writes the message hub's
+``HistoryBuffer`` objects and any numpy value as plain numbers, lists and tensors, so plain
+``torch.load(path, weights_only=True)`` opens them in a process that never imported this
+plugin, and importing it changes how nothing is pickled.
 
-* its message hub stores :class:`~mmengine.logging.HistoryBuffer` objects whose
-  pickles hold bound methods, rebuilt through ``builtins.getattr`` - a generic
-  callable that must never be allow-listed;
-* logged values may be numpy arrays and scalars.
+:func:`enable_safe_checkpoints` (run on ``import solov2_plugin``) only replaces mmengine's
+local-file checkpoint loader, through mmengine's own ``CheckpointLoader.register_scheme``,
+by :func:`load_from_local_safely`: the same ``weights_only=True`` load, which
 
-:func:`enable_safe_checkpoints` fixes both without loosening the unpickler:
-
-1. ``HistoryBuffer`` is pickled (through :mod:`copyreg`, the standard hook for
-   this) as its two histories in plain Python floats plus ``max_length``, rebuilt by
-   one function of this module, the only new callable on the allow-list;
-2. numpy arrays, numeric dtypes and scalars are allow-listed by their specific
-   reconstructors;
-3. mmengine's local-file checkpoint loader is replaced, through mmengine's own
-   ``CheckpointLoader.register_scheme``, by one that loads with
-   ``weights_only=True`` and turns a refusal into :class:`UnsafeCheckpointError`
-   naming the file.
-
-It runs on ``import solov2_plugin``, so every entry point (our tools, the Python
-API, mmdet's tools with ``custom_imports``) gets it.
+* turns a refusal into :class:`UnsafeCheckpointError` naming the file and the fix;
+* still reads checkpoints written by mmengine's runner with numpy values, and by earlier
+  versions of this plugin (their HistoryBuffers pickled through
+  :func:`rebuild_history_buffer`), by allow-listing numpy's array/scalar reconstructors,
+  numeric dtypes and :func:`rebuild_history_buffer` *for the duration of that one load*
+  (``torch.serialization.safe_globals``), never for the whole process.
 """
 
 from __future__ import annotations
 
-import copyreg
 import os.path as osp
 import pickle
-from typing import Any, Callable, List, Optional, Sequence, Tuple
+from typing import Any, List, Optional, Sequence
 
 import numpy as np
 import torch
@@ -77,7 +70,11 @@ class UnsafeCheckpointError(pickle.UnpicklingError):
 def rebuild_history_buffer(
     log_history: Sequence[float], count_history: Sequence[float], max_length: int
 ) -> HistoryBuffer:
-    """Rebuild a :class:`HistoryBuffer` from plain numbers (the unpickling side).
+    """Rebuild a :class:`HistoryBuffer` from plain numbers.
+
+    Earlier versions of this plugin pickled HistoryBuffers as a call of this function; it
+    stays (and is allow-listed during :func:`load_from_local_safely`) so that their
+    checkpoints still load and resume. Nothing pickles through it any more.
 
     Args:
         log_history: Logged values, oldest first.
@@ -88,16 +85,6 @@ def rebuild_history_buffer(
         The buffer, equal to the one that was saved.
     """
     return HistoryBuffer(list(log_history), list(count_history), int(max_length))
-
-
-def _reduce_history_buffer(buffer: HistoryBuffer) -> Tuple[Callable, Tuple[Any, ...]]:
-    """Pickle a :class:`HistoryBuffer` as plain floats (the pickling side)."""
-    logs, counts = buffer.data
-    return rebuild_history_buffer, (
-        [float(v) for v in logs],
-        [float(v) for v in counts],
-        int(buffer.max_length),
-    )
 
 
 def _numpy_safe_globals() -> List[Any]:
@@ -120,6 +107,9 @@ def _numpy_safe_globals() -> List[Any]:
 def load_from_local_safely(filename: str, map_location: Optional[Any] = None) -> Any:
     """Load a local checkpoint with ``weights_only=True``.
 
+    numpy values and the HistoryBuffers of earlier plugin versions are allow-listed for
+    this load only (see the module docstring).
+
     Args:
         filename: Path of the checkpoint file.
         map_location: As in :func:`torch.load`.
@@ -138,7 +128,8 @@ def load_from_local_safely(filename: str, map_location: Optional[Any] = None) ->
             "load_from / resume / init_cfg."
         )
     try:
-        return torch.load(filename, map_location=map_location, weights_only=True)
+        with torch.serialization.safe_globals([rebuild_history_buffer, *_numpy_safe_globals()]):
+            return torch.load(filename, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:
         reason = str(err).split("WeightsUnpickler error:")[-1].strip().splitlines()[0]
         raise UnsafeCheckpointError(
@@ -150,10 +141,9 @@ def load_from_local_safely(filename: str, map_location: Optional[Any] = None) ->
 
 
 def enable_safe_checkpoints() -> None:
-    """Make mmengine checkpoints save and load under ``weights_only=True``.
+    """Load local mmengine checkpoints through :func:`load_from_local_safely`.
 
-    Idempotent; called on ``import solov2_plugin``.
+    Idempotent; called on ``import solov2_plugin``. Changes nothing else: no pickling hook,
+    no process-wide allow-list entry.
     """
-    copyreg.pickle(HistoryBuffer, _reduce_history_buffer)
-    torch.serialization.add_safe_globals([rebuild_history_buffer, *_numpy_safe_globals()])
     CheckpointLoader.register_scheme(prefixes="", loader=load_from_local_safely, force=True)

@@ -126,10 +126,9 @@ def _is_name(key: Any) -> bool:
 def python_text(value: Any, indent: int = 0) -> str:
     """Python source for a config value: ``dict(...)`` calls, one item a line when long."""
     if isinstance(value, Mapping):
-        items = [
-            (f"{key}=" if _is_name(key) else f"{key!r}: ", item) for key, item in value.items()
-        ]
-        opener, closer = ("dict(", ")") if all(_is_name(k) for k in value) else ("{", "}")
+        names = all(_is_name(key) for key in value)
+        items = [(f"{key}=" if names else f"{key!r}: ", item) for key, item in value.items()]
+        opener, closer = ("dict(", ")") if names else ("{", "}")
     elif isinstance(value, (list, tuple)):
         items = [("", item) for item in value]
         opener, closer = ("[", "]") if isinstance(value, list) else ("(", ")")

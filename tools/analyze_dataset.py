@@ -3,7 +3,7 @@
 Usage::
 
     python tools/analyze_dataset.py SPLIT [--out-dir DIR] [--max-size 640]
-        [--base configs/solov2_custom.py]
+        [--base configs/solov2_custom.py] [--min-levels 2] [--cells-per-object 2]
 
 A command line over ``solov2_plugin.analysis``: the split (a seed-format folder
 holding images/, labels/, annotations/) is measured (image sizes, objects per
@@ -51,6 +51,12 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         default=2.0,
         help="grid cells a level's typical object spans",
     )
+    parser.add_argument(
+        "--min-levels",
+        type=int,
+        default=2,
+        help="fewest head levels (4 keeps the whole FPN P2..P5 and mask branch)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     return parser.parse_args(argv)
 
@@ -61,7 +67,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         base = load_config(args.base)
         stats = analyze_split(args.split, progress=not args.no_progress)
-        settings = suggest_settings(stats, args.max_size, cells_per_object=args.cells_per_object)
+        settings = suggest_settings(
+            stats,
+            args.max_size,
+            cells_per_object=args.cells_per_object,
+            min_levels=args.min_levels,
+        )
     except (FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

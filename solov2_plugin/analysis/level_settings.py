@@ -439,7 +439,8 @@ def suggest_settings(
     shares = level_shares(sizes, base, num)
     counts = tuple(int(((sizes >= lo) & (sizes <= hi)).sum()) for lo, hi in ranges)
     collisions = centre_collisions(stats, keep, factors, levels, size, grids)
-    notes = _notes(stats, choice, max_size, shares, min_share, grids, base, size, cells_per_object)
+    notes = _notes(stats, choice, max_size, shares, (min_share, min_levels))
+    notes += _grid_notes(grids, base, size, cells_per_object)
     return SuggestedSettings(
         input_size=size,
         strides=FPN_STRIDES[:num],
@@ -460,13 +461,10 @@ def _notes(
     choice: InputSizeChoice,
     max_size: int,
     shares: np.ndarray,
-    min_share: float,
-    grids: Sequence[int],
-    base: int,
-    size: int,
-    cells_per_object: float,
+    limits: Tuple[float, int],
 ) -> List[str]:
-    """Warnings and explanations about the suggestion."""
+    """Warnings and explanations about the input size and the levels' shares."""
+    min_share, min_levels = limits
     notes = []
     if choice.size > choice.budget:
         notes.append(
@@ -491,9 +489,15 @@ def _notes(
     for level, share in enumerate(shares):
         if share < min_share:
             notes.append(
-                f"level {level} owns {share:.1%} of the objects; kept because the head needs "
-                "at least 2 levels or the levels in between."
+                f"level {level} owns {share:.1%} of the objects; kept (at least {min_levels} "
+                "levels, or a level between used ones)."
             )
+    return notes
+
+
+def _grid_notes(grids: Sequence[int], base: int, size: int, cells_per_object: float) -> List[str]:
+    """Notes on grids where the caps bind."""
+    notes = []
     wanted = cells_per_object * size / base
     if wanted > MAX_GRID + 1:
         notes.append(

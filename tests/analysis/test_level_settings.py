@@ -97,8 +97,7 @@ def test_large_images_are_capped_at_max_size():
     assert settings.scale_ranges == ((1, 96), (48, 640))
     assert settings.num_grids == (26, 14)  # 2 * 640 / 48 = 26.7, 2 * 640 / 96 = 13.3
     assert settings.notes == (
-        "level 1 owns 0.0% of the objects; kept because the head needs at least 2 levels or "
-        "the levels in between.",
+        "level 1 owns 0.0% of the objects; kept (at least 2 levels, or a level between used ones).",
     )
 
 

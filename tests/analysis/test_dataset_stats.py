@@ -2,6 +2,8 @@
 
 import numpy as np
 import pytest
+from PIL import Image
+from skimage.measure import regionprops
 
 from solov2_plugin.analysis import analyze_split, stats_from_objects
 from solov2_plugin.datasets import write_seed_sample
@@ -40,6 +42,24 @@ def test_analyze_split_measures_every_valid_object(tmp_path):
     assert stats.object_long_sides.tolist() == [60, 60, 60, 50]
     assert stats.class_counts == {"disc": 2, "rod": 2}
     assert len(stats.skipped) == 1 and "c.json" in stats.skipped[0]
+
+
+def test_measurements_equal_skimage_regionprops(tmp_path):
+    rng = np.random.default_rng(0)
+    label_map = np.zeros((48, 64), np.int64)
+    for label_id in range(1, 9):  # overlapping random rectangles, later ones on top
+        y, x = rng.integers(0, 40), rng.integers(0, 56)
+        label_map[y : y + rng.integers(1, 20), x : x + rng.integers(1, 20)] = label_id
+    ids = sorted(set(np.unique(label_map)) - {0})
+    image = np.zeros((48, 64, 3), np.uint8)
+    write_seed_sample(tmp_path, "a", image, label_map, {int(i): "c" for i in ids})
+    stats = analyze_split(tmp_path)
+    stored = np.asarray(Image.open(tmp_path / "labels" / "a.png"))
+    regions = regionprops(stored.astype(np.int64))
+    assert [r.label for r in regions] == ids
+    assert stats.areas.tolist() == [r.area for r in regions]
+    # regionprops: (min_row, min_col, max_row, max_col), maximum exclusive.
+    assert stats.boxes.tolist() == [[r.bbox[1], r.bbox[0], r.bbox[3], r.bbox[2]] for r in regions]
 
 
 def test_a_split_without_valid_samples_names_the_folder_and_the_check(tmp_path):

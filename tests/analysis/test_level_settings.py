@@ -7,6 +7,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from solov2_plugin.analysis import analyze_split, stats_from_objects, suggest_settings
 from solov2_plugin.analysis.level_settings import (
@@ -178,3 +181,32 @@ def test_demo_split():
     assert settings.level_counts == (474, 772, 487)
     assert settings.level_shares == pytest.approx((257 / 958, 447 / 958, 254 / 958))
     assert settings.notes == ()
+
+
+@hypothesis_settings(max_examples=60, deadline=None)
+@given(
+    image_side=st.integers(64, 3000),
+    sides=st.lists(st.floats(1, 400), min_size=1, max_size=60),
+    max_size=st.integers(128, 1024),
+    min_levels=st.integers(1, 5),
+)
+def test_every_suggestion_is_consistent(image_side, sides, max_size, min_levels):
+    """Any sizes: every object of >= 1 px in some range, grids in 4..40 and non-increasing."""
+    sides = [min(s, image_side) for s in sides]
+    result = suggest_settings(squares(image_side, sides), max_size, min_levels=min_levels)
+    size = result.input_size
+    assert size % 32 == 0 and size >= 128
+    levels = result.num_levels
+    assert max(min_levels, 1) <= levels <= 5
+    assert result.strides == (4, 8, 16, 32, 64)[:levels]
+    assert len(result.scale_ranges) == len(result.num_grids) == levels
+    assert result.scale_ranges[0][0] == 1 and result.scale_ranges[-1][1] >= size
+    for (_, high), (next_low, _) in zip(result.scale_ranges, result.scale_ranges[1:]):
+        assert next_low <= high  # ranges overlap: no size falls between two levels
+    assert all(4 <= g <= 40 for g in result.num_grids)
+    assert list(result.num_grids) == sorted(result.num_grids, reverse=True)
+    assert sum(result.level_shares) == pytest.approx(1.0)
+    scaled = np.asarray(sides) * size / image_side
+    scaled = scaled[scaled >= 1]  # under a pixel at the input, a mask is gone anyway
+    in_some_range = [any(lo <= s <= hi for lo, hi in result.scale_ranges) for s in scaled]
+    assert all(in_some_range)

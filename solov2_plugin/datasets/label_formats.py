@@ -78,8 +78,8 @@ LABEL_EXTENSIONS: Tuple[str, ...] = tuple(LABEL_FORMATS)
 # Extensions refused for label maps: their compression alters IDs.
 LOSSY_EXTENSIONS: Tuple[str, ...] = (".jpg", ".jpeg", ".webp", ".jp2", ".gif")
 # PIL modes of single-channel integer images, all readable as IDs (a palette
-# image is read as its indices).
-READABLE_PIL_MODES: Tuple[str, ...] = ("L", "P", "I;16", "I;16L", "I;16B", "I;16N", "I")
+# image is read as its indices, a 1-bit image as IDs 0 and 1).
+READABLE_PIL_MODES: Tuple[str, ...] = ("1", "L", "P", "I;16", "I;16L", "I;16B", "I;16N", "I")
 
 
 def describe_label_formats() -> str:

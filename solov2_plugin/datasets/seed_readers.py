@@ -12,9 +12,10 @@ Dimension key: H, W: image height and width.
 import io
 import json
 import math
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
@@ -27,6 +28,7 @@ from .label_formats import LOSSY_EXTENSIONS, READABLE_PIL_MODES, describe_label_
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 ANNOTATION_EXTENSION = ".json"
 
+# What PIL raises on bytes that are not a (complete) image of a format it knows.
 _DECODE_ERRORS = (UnidentifiedImageError, OSError, SyntaxError, ValueError)
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # Bits per channel of PIL modes that are not 8-bit.
@@ -52,6 +54,44 @@ def read_bytes(path: PathLike, backend_args: Optional[dict] = None) -> bytes:
         ) from error
 
 
+def _too_large(path: PathLike, what: str, error: Exception) -> SeedFormatError:
+    """The error of a file whose header claims more pixels than PIL decodes safely."""
+    return SeedFormatError(
+        path,
+        f"The {what}'s header claims too many pixels to decode safely ({error}); the file "
+        "is corrupt, or far larger than a training image.",
+        "Replace the file, or split a genuine huge image into tiles (PIL refuses more than "
+        f"{2 * Image.MAX_IMAGE_PIXELS} pixels; raise PIL.Image.MAX_IMAGE_PIXELS only for "
+        "trusted files).",
+    )
+
+
+@contextmanager
+def _pil_decoding(path: PathLike, what: str, fix: str) -> Iterator[None]:
+    """Turn PIL's decoding failures inside the block into :class:`SeedFormatError`.
+
+    Args:
+        path (str | Path): The file decoded.
+        what (str): 'image' or 'label map', for the message.
+        fix (str): How to fix an undecodable file, as a sentence.
+
+    Raises:
+        SeedFormatError: If the file is not an image, is truncated, or its
+            header claims more pixels than PIL's decompression-bomb limit
+            (``PIL.Image.MAX_IMAGE_PIXELS``, twice over).
+    """
+    try:
+        yield
+    except Image.DecompressionBombError as error:
+        raise _too_large(path, what, error) from error
+    except _DECODE_ERRORS as error:
+        raise SeedFormatError(
+            path,
+            f"The {what} cannot be decoded ({error}); the file is truncated or not an image.",
+            fix,
+        ) from error
+
+
 def read_label_map(path: PathLike, backend_args: Optional[dict] = None) -> np.ndarray:
     """Read an instance-ID label map losslessly.
 
@@ -60,12 +100,13 @@ def read_label_map(path: PathLike, backend_args: Optional[dict] = None) -> np.nd
         backend_args (dict, optional): mmengine file backend arguments.
 
     Returns:
-        np.ndarray: ``(H, W)`` array of uint8, uint16 or int32 IDs (>= 0).
+        np.ndarray: ``(H, W)`` array of uint8, uint16 or int32 IDs (>= 0);
+        a 1-bit image gives uint8 IDs 0 and 1.
 
     Raises:
         SeedFormatError: If the file is missing, stored lossily, undecodable,
-            truncated, has several channels or float values, or holds
-            negative IDs.
+            truncated, too large to decode safely, has several channels or
+            float values, or holds negative IDs.
     """
     suffix = Path(path).suffix.lower()
     if suffix in LOSSY_EXTENSIONS:
@@ -75,17 +116,11 @@ def read_label_map(path: PathLike, backend_args: Optional[dict] = None) -> np.nd
             f"Save it as {describe_label_formats()}.",
         )
     data = read_bytes(path, backend_args)
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            image.load()
-            mode = image.mode
-            label_map = np.asarray(image)
-    except _DECODE_ERRORS as error:
-        raise SeedFormatError(
-            path,
-            f"The label map cannot be decoded ({error}); the file is truncated or not an image.",
-            f"Re-export it as {describe_label_formats()}.",
-        ) from error
+    fix = f"Re-export it as {describe_label_formats()}."
+    with _pil_decoding(path, "label map", fix), Image.open(io.BytesIO(data)) as image:
+        image.load()
+        mode = image.mode
+        label_map = np.asarray(image)
     if mode not in READABLE_PIL_MODES:
         kind = "float" if mode == "F" else f"'{mode}'"
         raise SeedFormatError(
@@ -95,6 +130,8 @@ def read_label_map(path: PathLike, backend_args: Optional[dict] = None) -> np.nd
             f"Save one channel of integer IDs (0 = background) as {describe_label_formats()}; "
             "do not store IDs as colours or floats.",
         )
+    if label_map.dtype == bool:  # a 1-bit image: IDs 0 and 1
+        label_map = label_map.astype(np.uint8)
     if label_map.dtype.byteorder not in ("=", "|"):
         label_map = label_map.astype(label_map.dtype.newbyteorder("="))
     if label_map.dtype.kind == "i" and label_map.size and label_map.min() < 0:
@@ -146,21 +183,16 @@ def read_image_info(
         (PIL opens 16-bit colour PNGs as 8-bit 'RGB').
 
     Raises:
-        SeedFormatError: If the file is missing, not an image or truncated.
+        SeedFormatError: If the file is missing, not an image, truncated, or
+            its header claims more pixels than PIL decodes safely.
     """
     data = read_bytes(path, backend_args)
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            if verify:
-                image.load()
-            width, height = image.size
-            mode = image.mode
-    except _DECODE_ERRORS as error:
-        raise SeedFormatError(
-            path,
-            f"The image cannot be decoded ({error}); the file is truncated or not an image.",
-            "Replace it with a complete RGB image, or remove the sample's three files.",
-        ) from error
+    fix = "Replace it with a complete RGB image, or remove the sample's three files."
+    with _pil_decoding(path, "image", fix), Image.open(io.BytesIO(data)) as image:
+        if verify:
+            image.load()
+        width, height = image.size
+        mode = image.mode
     bits = _MODE_BITS.get(mode, 8)
     if data.startswith(_PNG_SIGNATURE) and len(data) > 24:
         bits = max(bits, data[24])
@@ -173,6 +205,23 @@ def read_image_size(
     """``(height, width)`` of an image, from :func:`read_image_info`."""
     info = read_image_info(path, verify, backend_args)
     return info.height, info.width
+
+
+def _refuse_huge_header(data: bytes, path: PathLike) -> None:
+    """Refuse a header claiming more pixels than PIL decodes safely, before OpenCV allocates them.
+
+    OpenCV allocates the whole image from the header before reading any pixel
+    (up to 2**30 pixels, 6 GiB for 16-bit RGB); PIL's header check is far
+    stricter. Files PIL cannot parse are left to OpenCV.
+
+    Raises:
+        SeedFormatError: If the header claims more than PIL's limit.
+    """
+    try:
+        with suppress(*_DECODE_ERRORS), Image.open(io.BytesIO(data)):
+            pass
+    except Image.DecompressionBombError as error:
+        raise _too_large(path, "image", error) from error
 
 
 def decode_image_bgr(data: bytes, path: PathLike, max_value: Optional[int] = None) -> np.ndarray:
@@ -195,11 +244,23 @@ def decode_image_bgr(data: bytes, path: PathLike, max_value: Optional[int] = Non
         np.ndarray: ``(H, W, 3)`` uint8 BGR image.
 
     Raises:
-        SeedFormatError: If the file cannot be decoded or holds 32-bit or
-            float values.
+        SeedFormatError: If the file cannot be decoded, its header claims more
+            pixels than PIL decodes safely (checked before OpenCV allocates
+            them), or it holds 32-bit or float values.
     """
+    _refuse_huge_header(data, path)
     flags = cv2.IMREAD_COLOR | cv2.IMREAD_ANYDEPTH
-    image = cv2.imdecode(np.frombuffer(data, np.uint8), flags)
+    try:
+        image = cv2.imdecode(np.frombuffer(data, np.uint8), flags)
+    except cv2.error as error:
+        reason = str(error).strip().rpartition("error: ")[2]
+        raise SeedFormatError(
+            path,
+            f"The image cannot be decoded (OpenCV: {reason}); the file is corrupt, truncated, "
+            "or its header claims more pixels than OpenCV decodes (2**30).",
+            "Replace it with a complete image, split a genuine huge image into tiles, or "
+            "remove the sample's three files.",
+        ) from error
     if image is None:
         raise SeedFormatError(
             path,
@@ -219,6 +280,12 @@ def decode_image_bgr(data: bytes, path: PathLike, max_value: Optional[int] = Non
         return np.zeros(image.shape, np.uint8)
     scaled = np.floor(image.astype(np.float32) * (255.0 / scale) + 0.5)
     return np.clip(scaled, 0, 255).astype(np.uint8)
+
+
+def _short_repr(value: Any, limit: int = 60) -> str:
+    """``repr(value)``, cut to ``limit`` characters for messages."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _bad_entry(path: PathLike, key: str, problem: str) -> SeedFormatError:
@@ -246,6 +313,69 @@ def _class_name_problem(name: object, classes: Optional[Sequence[str]]) -> Optio
     return f': "class" must be a class name string, got {got} (use the name, {known})'
 
 
+def _is_finite_number(value: Any) -> bool:
+    """A JSON number (not a bool) that is finite as a float (huge integers are not)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:
+        return False
+
+
+class _DuplicateKeyError(ValueError):
+    """A JSON object holds the same key twice (json keeps only the last one)."""
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+        super().__init__(key)
+
+
+def _unique_keys(pairs: List[Tuple[str, Any]]) -> dict:
+    """``object_pairs_hook`` of :func:`json.loads` refusing repeated keys."""
+    content: dict = {}
+    for key, value in pairs:
+        if key in content:
+            raise _DuplicateKeyError(key)
+        content[key] = value
+    return content
+
+
+def _parse_json(data: bytes, path: PathLike) -> Any:
+    """Decode UTF-8 (a byte-order mark allowed) JSON without repeated keys.
+
+    Raises:
+        SeedFormatError: If the text is not UTF-8, not JSON, nested too
+            deeply for the parser, or repeats a key within an object.
+    """
+    try:
+        return json.loads(data.decode("utf-8-sig"), object_pairs_hook=_unique_keys)
+    except UnicodeDecodeError as error:
+        raise SeedFormatError(
+            path, "The annotation is not UTF-8 text.", "Save it as a UTF-8 JSON file."
+        ) from error
+    except json.JSONDecodeError as error:
+        raise SeedFormatError(
+            path,
+            f"The annotation is not valid JSON ({error.msg} at line {error.lineno}, "
+            f"column {error.colno}).",
+            "Fix the syntax; an image without instances needs the file to hold {}.",
+        ) from error
+    except _DuplicateKeyError as error:
+        raise SeedFormatError(
+            path,
+            f'The annotation repeats the key "{error.key}" within one object; JSON readers '
+            "keep only the last one, silently dropping the others.",
+            "Keep one entry per label ID (and one value per key).",
+        ) from error
+    except RecursionError as error:
+        raise SeedFormatError(
+            path,
+            "The annotation nests arrays or objects too deeply to parse.",
+            'Write an object keyed by label ID: {"1": {"class": "cat", "bbox": [...]}}.',
+        ) from error
+
+
 def read_annotation(
     path: PathLike,
     backend_args: Optional[dict] = None,
@@ -265,23 +395,11 @@ def read_annotation(
         ``iscrowd`` (bool).
 
     Raises:
-        SeedFormatError: If the file is missing, not valid JSON, or an entry is
-            malformed (a class given as an integer index included).
+        SeedFormatError: If the file is missing, not valid UTF-8 JSON (a
+            byte-order mark is allowed), repeats a key or a label ID, or an
+            entry is malformed (a class given as an integer index included).
     """
-    data = read_bytes(path, backend_args)
-    try:
-        content = json.loads(data.decode("utf-8"))
-    except UnicodeDecodeError as error:
-        raise SeedFormatError(
-            path, "The annotation is not UTF-8 text.", "Save it as a UTF-8 JSON file."
-        ) from error
-    except json.JSONDecodeError as error:
-        raise SeedFormatError(
-            path,
-            f"The annotation is not valid JSON ({error.msg} at line {error.lineno}, "
-            f"column {error.colno}).",
-            "Fix the syntax; an image without instances needs the file to hold {}.",
-        ) from error
+    content = _parse_json(read_bytes(path, backend_args), path)
     if not isinstance(content, dict):
         raise SeedFormatError(
             path,
@@ -296,6 +414,8 @@ def read_annotation(
             label_id = 0
         if label_id <= 0 or str(label_id) != key.strip():
             raise _bad_entry(path, key, "is not keyed by a positive integer label ID")
+        if label_id in entries:
+            raise _bad_entry(path, key, f"repeats label ID {label_id}")
         if not isinstance(entry, dict):
             raise _bad_entry(path, key, "is not an object")
         name = entry.get("class")
@@ -304,18 +424,12 @@ def read_annotation(
             raise _bad_entry(path, key, problem)
         bbox = entry.get("bbox")
         if bbox is not None:
-            if (
-                not isinstance(bbox, list)
-                or len(bbox) != 4
-                or not all(
-                    isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-                    for v in bbox
-                )
-            ):
-                raise _bad_entry(path, key, f'has "bbox" {bbox!r}, not 4 numbers')
+            numbers = isinstance(bbox, list) and all(map(_is_finite_number, bbox))
+            if not numbers or len(bbox) != 4:
+                raise _bad_entry(path, key, f'has "bbox" {_short_repr(bbox)}, not 4 numbers')
             bbox = [float(v) for v in bbox]
         iscrowd = entry.get("iscrowd", 0)
         if iscrowd not in (0, 1, False, True):
-            raise _bad_entry(path, key, f'has "iscrowd" {iscrowd!r}, not 0 or 1')
+            raise _bad_entry(path, key, f'has "iscrowd" {_short_repr(iscrowd)}, not 0 or 1')
         entries[label_id] = {"class": name, "bbox": bbox, "iscrowd": bool(iscrowd)}
     return {label_id: entries[label_id] for label_id in sorted(entries)}

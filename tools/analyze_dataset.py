@@ -73,20 +73,28 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             cells_per_object=args.cells_per_object,
             min_levels=args.min_levels,
         )
+        options = settings.cfg_options(base)
+        options_line = settings.cfg_options_line(base)
+        out_dir = Path(args.out_dir)
+        base_ref = os.path.relpath(Path(args.base).resolve(), out_dir.resolve())
+        config = settings.config_text(base, base_ref)
     except (FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    out_dir = Path(args.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     config_path = out_dir / "suggested_config.py"
-    base_ref = os.path.relpath(Path(args.base).resolve(), out_dir.resolve())
-    config_path.write_text(settings.config_text(base, base_ref))
+    config_path.write_text(config)
     picture = out_dir / "object_sizes.png"
     draw_size_histogram(stats, settings, picture)
     for line in report_lines(stats, settings, args.max_size):
         print(line)
+    if not any(".pipeline." in key for key in options):
+        print(
+            f"warning: no resize scale in {args.base}'s dataloaders equals its input_size; set "
+            f"their Resize scale to ({settings.input_size}, {settings.input_size}) yourself."
+        )
     print(f"--cfg-options for {args.base}:")
-    print(f"  {settings.cfg_options_line(base)}")
+    print(f"  {options_line}")
     print(f"config: {config_path}")
     print(f"histogram: {picture}")
     return 0

@@ -18,6 +18,8 @@ from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Seque
 from mmengine.config import Config
 
 ConfigSource = Union[Config, str, Path]
+#: The head whose levels the suggestion configures.
+HEAD_TYPE = "SOLOv2DynamicHead"
 _LINE = 96
 
 
@@ -35,6 +37,11 @@ def load_config(base: ConfigSource) -> Config:
             "configs/solov2_demo.py or configs/solov2_custom.py."
         )
     return Config.fromfile(str(base))
+
+
+def _name(base: ConfigSource) -> str:
+    """A config's file name for messages."""
+    return str(base.filename) if isinstance(base, Config) else str(base)
 
 
 def _walk(node: Any, path: str) -> Iterator[Tuple[str, Any]]:
@@ -88,15 +95,30 @@ def with_input_size(
         base (Config | str, optional): The config the options are for.
 
     Returns:
-        dict: Dotted keys to values.
+        dict: Dotted keys to values (``model.mask_head.level_resize='none'``
+        too when the base resizes its levels as mmdet does).
+
+    Raises:
+        FileNotFoundError: If ``base`` is a path that does not exist.
+        ValueError: If the base's mask head is not a ``SOLOv2DynamicHead``.
     """
     options: Dict[str, Any] = {"input_size": tuple(input_size)}
     if base is None:
         options.update(model_options(4))
         return options
     cfg = load_config(base)
-    neck_inputs = cfg.get("model", {}).get("neck", {}).get("in_channels", [0] * 4)
-    options.update(model_options(len(neck_inputs)))
+    model = cfg.get("model", {})
+    head = model.get("mask_head", {})
+    if head.get("type") != HEAD_TYPE:
+        raise ValueError(
+            f"{_name(base)}: the suggestion is for a {HEAD_TYPE} mask head (as in "
+            f"configs/solov2_x50.py, solov2_demo.py, solov2_custom.py), got "
+            f"{head.get('type')!r}; pass one of those configs (or one based on them) as base."
+        )
+    options.update(model_options(len(model.get("neck", {}).get("in_channels", [0] * 4))))
+    if head.get("level_resize", "mmdet") != "none":
+        # The suggested strides are those of the FPN levels used as they come.
+        options["model.mask_head.level_resize"] = "none"
     old = cfg.get("input_size")
     if isinstance(old, (list, tuple)):
         for key in pipeline_scale_keys(cfg, old):

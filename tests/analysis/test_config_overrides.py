@@ -165,3 +165,18 @@ def test_config_text_needs_an_existing_base(settings, tmp_path):
 )
 def test_python_text_evaluates_back_to_the_value(value):
     assert eval(python_text(value)) == value  # noqa: S307 (our own generated literal)
+
+
+def test_a_base_with_mmdet_level_resizing_is_switched_and_other_heads_refused(settings):
+    cfg = Config(
+        dict(
+            input_size=(256, 256),
+            model=dict(mask_head=dict(type="SOLOv2DynamicHead"), neck=dict(in_channels=[8] * 4)),
+        )
+    )
+    options = settings.cfg_options(cfg)
+    assert options["model.mask_head.level_resize"] == "none"  # the head's default is 'mmdet'
+    assert parse_cfg_options(settings.cfg_options_line(cfg)) == options
+    cfg.model.mask_head = dict(type="SOLOV2Head")
+    with pytest.raises(ValueError, match="suggestion is for a SOLOv2DynamicHead mask head"):
+        settings.cfg_options(cfg)

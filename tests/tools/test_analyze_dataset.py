@@ -52,4 +52,3 @@ def test_analyze_the_demo_split(tmp_path):
     assert cfg.train_dataloader.dataset.data_root == "data/demo/train"  # from the base
     with Image.open(out / "object_sizes.png") as image:
         assert image.size == (990, 528)
-

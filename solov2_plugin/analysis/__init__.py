@@ -2,7 +2,7 @@
 
 :func:`analyze_split` measures a seed-format split, :func:`suggest_settings`
 derives ``input_size``, ``scale_ranges`` and ``num_grids`` from it (the rule is
-in :mod:`.level_settings`), and :func:`draw_size_histogram` pictures the sizes
+in :mod:`.level_settings`), and :func:`.size_histogram.draw_size_histogram` pictures the sizes
 with the suggested levels. ``tools/analyze_dataset.py`` runs the three.
 """
 

@@ -91,6 +91,9 @@ class MemoryReport:
         children_growth_mib_per_100 (float | None): The same for the children's PSS.
         threshold_mib (float): Growth below which the run is ``flat``.
         verdict (str): ``'flat'``, ``'growing'`` or ``'unknown'`` (too few samples).
+        growth_stderr_mib_per_100 (float | None): Standard error of that slope, from the
+            scatter of the RSS around the line (None with fewer than 3 samples): how far the
+            fitted growth may stray from the true one by chance.
         peak_kind (str): ``'since_previous'`` (high-water mark reset at every sample) or
             ``'lifetime'``.
         wall_s (float): Wall time of the steps, seconds.
@@ -110,6 +113,7 @@ class MemoryReport:
     children_growth_mib_per_100: Optional[float]
     threshold_mib: float
     verdict: str
+    growth_stderr_mib_per_100: Optional[float] = None
     peak_kind: str = "since_previous"
     wall_s: float = 0.0
     python_objects: Tuple[int, int] = (0, 0)
@@ -129,6 +133,8 @@ class MemoryReport:
     def summary_line(self) -> str:
         """One line: start, first and last peaks, growth, verdict, wall time."""
         growth = "n/a" if self.growth_mib_per_100 is None else f"{self.growth_mib_per_100:+.3f}"
+        if self.growth_stderr_mib_per_100 is not None:
+            growth += f" +- {self.growth_stderr_mib_per_100:.3f}"
         line = (
             f"{self.kind}: {self.steps} steps in {self.wall_s:.0f} s; RSS at start "
             f"{self.start_rss_mib:.1f} MiB, end {self.end_rss_mib:.1f} MiB; peak first 10% "
@@ -313,6 +319,27 @@ def least_squares_slope(x: Sequence[float], y: Sequence[float]) -> Optional[floa
     return float((dx * (ys - ys.mean())).sum() / denominator)
 
 
+def slope_standard_error(x: Sequence[float], y: Sequence[float]) -> Optional[float]:
+    """Standard error of the least-squares slope through ``(x[i], y[i])``.
+
+    Args:
+        x (Sequence[float]): Abscissae.
+        y (Sequence[float]): Ordinates, as many.
+
+    Returns:
+        float | None: ``sqrt(sum(residual^2) / (n - 2) / sum((x - mean x)^2))``; None with
+        fewer than three points or all ``x`` equal.
+    """
+    slope = least_squares_slope(x, y)
+    if slope is None or len(x) < 3:
+        return None
+    xs = np.asarray(x, dtype=np.float64)
+    ys = np.asarray(y, dtype=np.float64)
+    residuals = ys - ys.mean() - slope * (xs - xs.mean())
+    spread = float(((xs - xs.mean()) ** 2).sum())
+    return math.sqrt(float((residuals**2).sum()) / (len(xs) - 2) / spread)
+
+
 def summarize(
     kind: str,
     samples: Sequence[MemorySample],
@@ -351,6 +378,7 @@ def summarize(
     half = samples[n // 2 :]
     steps = [s.step for s in half]
     growth = least_squares_slope(steps, [s.rss_mib for s in half])
+    stderr = slope_standard_error(steps, [s.rss_mib for s in half])
     children = least_squares_slope(steps, [s.children_mib for s in half])
     if growth is None:
         verdict = "unknown"
@@ -368,6 +396,7 @@ def summarize(
         children_growth_mib_per_100=None if children is None else children * 100.0,
         threshold_mib=threshold_mib,
         verdict=verdict,
+        growth_stderr_mib_per_100=None if stderr is None else stderr * 100.0,
         peak_kind=peak_kind,
         wall_s=wall_s,
         python_objects=python_objects,
@@ -629,6 +658,11 @@ def run_training_memory(
 # Plot
 
 
+def _running_median(values: np.ndarray, span: int) -> np.ndarray:
+    """Median of each value and the ``span - 1`` before it (fewer at the start), shape kept."""
+    return np.array([np.median(values[max(0, i - span + 1) : i + 1]) for i in range(len(values))])
+
+
 def plot_memory(reports: Sequence[Union[MemoryReport, dict]], path: str) -> None:
     """Draw RSS (and the peak since the previous sample) against step, one panel a run.
 
@@ -648,8 +682,12 @@ def plot_memory(reports: Sequence[Union[MemoryReport, dict]], path: str) -> None
     for axis, row in zip(axes[:, 0], rows):
         table = np.asarray(row["samples"], dtype=np.float64).reshape(-1, 4)
         steps, rss, peak, children = table.T
-        axis.plot(steps, peak, color="tab:orange", lw=0.6, alpha=0.6, label="peak since previous")
-        axis.plot(steps, rss, color="tab:blue", lw=1.0, label="RSS")
+        axis.plot(steps, peak, color="tab:orange", lw=0.5, alpha=0.5, label="peak since previous")
+        axis.plot(steps, rss, color="tab:blue", lw=0.5, alpha=0.6, label="RSS")
+        span = max(1, len(rss) // 40)
+        axis.plot(
+            steps, _running_median(rss, span), color="navy", lw=1.5, label=f"RSS, median of {span}"
+        )
         handles = axis.get_lines()
         if children.any():  # on its own scale: the workers hold several copies of the data
             workers = axis.twinx()
@@ -724,26 +762,32 @@ def add_memory_arguments(parser: Any) -> None:
     parser.add_argument("--json", metavar="PATH", help="write the reports (rewritten after each)")
     parser.add_argument("--plot", metavar="PNG", help="draw RSS against step")
     parser.add_argument(
-        "--plot-from", metavar="JSON", help="draw a --json file into --plot; runs nothing"
+        "--plot-from",
+        metavar="JSON",
+        nargs="+",
+        help="draw the reports of --json files into --plot; runs nothing",
     )
 
 
-def _replot(json_path: str, png: Optional[str]) -> int:
-    """Draw the reports of a JSON written by ``memory --json`` into ``png``."""
+def _replot(json_paths: Sequence[str], png: Optional[str]) -> int:
+    """Draw the reports of JSON files written by ``memory --json``, in order, into ``png``."""
     import json
     import sys
 
-    source = Path(json_path)
     if not png:
         print("error: --plot-from needs --plot PNG (where to draw).", file=sys.stderr)
         return 1
-    if not source.is_file():
-        print(f"error: {source}: no such file; write it with 'memory --json'.", file=sys.stderr)
-        return 1
-    reports = json.loads(source.read_text()).get("reports")
-    if not reports:
-        print(f"error: {source}: no 'reports'; it is not a 'memory --json' file.", file=sys.stderr)
-        return 1
+    reports: List[dict] = []
+    for json_path in json_paths:
+        source = Path(json_path)
+        if not source.is_file():
+            print(f"error: {source}: no such file; write it with 'memory --json'.", file=sys.stderr)
+            return 1
+        found = json.loads(source.read_text()).get("reports")
+        if not found:
+            print(f"error: {source}: no 'reports'; not a 'memory --json' file.", file=sys.stderr)
+            return 1
+        reports.extend(found)
     plot_memory(reports, png)
     print(f"plot written to {png}")
     return 0

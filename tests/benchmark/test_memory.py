@@ -2,6 +2,7 @@
 
 import argparse
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,7 @@ from solov2_plugin.benchmark.memory import (
     measure_inference,
     plot_memory,
     run_memory_command,
+    slope_standard_error,
     summarize,
 )
 
@@ -36,6 +38,11 @@ def _memory_args(*argv: str) -> argparse.Namespace:
 def test_least_squares_slope_by_hand():
     # mean x 2.5, mean y 2.75; sum dx*dy = 2.625 - 0.125 - 0.375 + 3.375 = 5.5; sum dx^2 = 5.
     assert least_squares_slope([1, 2, 3, 4], [1, 3, 2, 5]) == pytest.approx(1.1)
+    # Residuals of y = 2.75 + 1.1 (x - 2.5): -0.1, 0.8, -1.3, 0.6; squares sum to 2.7;
+    # 2.7 / (4 - 2) / 5 = 0.27.
+    assert slope_standard_error([1, 2, 3, 4], [1, 3, 2, 5]) == pytest.approx(math.sqrt(0.27))
+    assert slope_standard_error([1, 2, 3], [1, 2, 3]) == 0.0
+    assert slope_standard_error([1, 2], [1, 2]) is None
     assert least_squares_slope([1, 2, 3], [7, 7, 7]) == 0.0
     assert least_squares_slope([5], [1]) is None
     assert least_squares_slope([2, 2], [1, 3]) is None
@@ -59,6 +66,7 @@ def test_summarize_known_series():
     assert report.last_peak_mib == 530.0
     # Second half: steps 11..20, exactly 0.02 MiB a step.
     assert report.growth_mib_per_100 == pytest.approx(2.0)
+    assert report.growth_stderr_mib_per_100 == pytest.approx(0.0, abs=1e-9)  # on the line
     assert report.children_growth_mib_per_100 == pytest.approx(10.0)
     assert report.verdict == "growing"
     assert summarize("training", samples, threshold_mib=2.5).verdict == "flat"

@@ -95,7 +95,7 @@ def _draw_levels(axes, settings: SuggestedSettings, left: float, right: float, t
         high = right if level == settings.num_levels - 1 else base * 2**level * math.sqrt(2)
         colour = _LEVEL_COLOURS[level % len(_LEVEL_COLOURS)]
         axes.axvspan(low, high, color=colour, alpha=0.14, linewidth=0)
-        centre = min(max(base * 2**level, left * 1.6), right / 1.6)
+        centre = math.sqrt(max(low, left) * min(high, right))  # middle of the visible span
         axes.text(
             centre,
             top * 0.84,
@@ -107,4 +107,6 @@ def _draw_levels(axes, settings: SuggestedSettings, left: float, right: float, t
             fontsize=8,
             color=colour,
             fontweight="bold",
+            bbox=dict(facecolor="white", alpha=0.8, edgecolor="none", pad=2),
+            zorder=5,
         )

@@ -1,0 +1,147 @@
+# SOLOv2 for your own small data set on a CPU: the recipe the README points users at.
+# Only the data are required:
+#   python tools/train.py configs/solov2_custom.py \
+#       --cfg-options data_root=data/hela/ classes="['nucleus']"
+# (splits in <data_root>/train and <data_root>/val in the seed format; data_root and classes
+# reach every dataset and the head, see solov2_plugin.apis.merge_cfg_options).
+# Input size, scale ranges and grids follow the data when you add the options that
+# `python tools/analyze_dataset.py <data_root>/train --base configs/solov2_custom.py` prints
+# (or call solov2_plugin.apis.custom_recipe.custom_config, which does both in one step).
+# Measured on a real data set (HeLa nuclei, 14 training images): docs/results.md; every
+# choice below is one row of its ablation table.
+_base_ = ["./solov2_x50.py"]
+
+classes = ("object",)  # replace with --cfg-options classes="['a','b']"
+data_root = "data/custom/"  # replace with --cfg-options data_root=path/ (holds train/, val/)
+# The long side every image is resized to (keep_ratio): the data's own size when the CPU
+# allows. tools/analyze_dataset.py suggests it (median long side, capped for the CPU).
+input_size = (768, 768)
+max_iters = 900  # ~15 min at batch 2 and 768 px on 2 CPU cores (about 1 s an iteration)
+warmup_iters = 50
+val_interval = 100
+
+norm_cfg = dict(type="GN", num_groups=16, requires_grad=True)
+model = dict(
+    backbone=dict(
+        _delete_=True,
+        type="ResNet",
+        depth=18,
+        base_channels=32,  # half of ResNet-18's width: 32, 64, 128, 256 channels
+        num_stages=4,
+        out_indices=(0, 1, 2, 3),
+        frozen_stages=-1,
+        norm_cfg=norm_cfg,
+        norm_eval=False,
+        style="pytorch",
+        init_cfg=None,  # from scratch: nothing is fetched
+    ),
+    neck=dict(
+        in_channels=[32, 64, 128, 256],
+        out_channels=64,
+        norm_cfg=norm_cfg,
+        act_cfg=dict(type="GELU"),
+    ),
+    mask_head=dict(
+        num_classes=len(classes),
+        in_channels=64,
+        feat_channels=64,
+        stacked_convs=2,
+        # mmdet's SOLOv2-light ranges (for 448-768 px inputs) and grids; the analysis
+        # replaces both with ranges fitted to the measured object sizes.
+        scale_ranges=((1, 56), (28, 112), (56, 224), (112, 448), (224, 896)),
+        num_grids=(40, 36, 24, 16, 12),
+        norm_cfg=norm_cfg,
+        mask_feature_head=dict(in_channels=64, mid_channels=32, out_channels=64, norm_cfg=norm_cfg),
+        loss_mask=dict(loss_weight=3.0),
+    ),
+)
+
+# Augmentation for small data. SOLO's grid spans the whole input, so every training input is
+# resized to ~input_size after cropping (a crop is a zoom, not a change of grid cell size).
+train_pipeline = [
+    dict(type="LoadSeedImage"),
+    dict(type="LoadSeedInstanceMasks"),
+    # Random crop of 75-100 % of each side: zoom and translation.
+    dict(type="RandomCrop", crop_type="relative_range", crop_size=(0.75, 0.75)),
+    # Multi-scale: the long side varies by +-20 % around input_size.
+    dict(type="RandomResize", scale=input_size, ratio_range=(0.8, 1.2), keep_ratio=True),
+    # Vertical flips too: microscopy has no up and down (drop "vertical" for street scenes).
+    dict(type="RandomFlip", prob=0.5, direction=["horizontal", "vertical"]),
+    dict(type="PhotoMetricDistortion"),  # brightness, contrast, saturation, hue
+    dict(type="PackDetInputs"),
+]
+test_pipeline = [
+    dict(type="LoadSeedImage"),
+    dict(type="Resize", scale=input_size, keep_ratio=True),
+    dict(
+        type="PackDetInputs",
+        meta_keys=("img_id", "img_path", "ori_shape", "img_shape", "scale_factor", "instances"),
+    ),
+]
+train_dataloader = dict(
+    batch_size=2,  # small batches: more updates in the time (ablation in docs/results.md)
+    num_workers=1,
+    dataset=dict(
+        data_root=data_root + "train", metainfo=dict(classes=classes), pipeline=train_pipeline
+    ),
+)
+val_dataloader = dict(
+    num_workers=1,
+    dataset=dict(
+        data_root=data_root + "val", metainfo=dict(classes=classes), pipeline=test_pipeline
+    ),
+)
+test_dataloader = val_dataloader
+
+# Iterations, not epochs: the schedule stays the same length whatever the number of images.
+train_cfg = dict(
+    _delete_=True, type="IterBasedTrainLoop", max_iters=max_iters, val_interval=val_interval
+)
+val_cfg = dict(type="ValLoop")
+test_cfg = dict(type="TestLoop")
+optim_wrapper = dict(
+    _delete_=True,
+    type="NonFiniteLossOptimWrapper",  # a NaN or Inf loss skips its step (see solov2_x50.py)
+    optimizer=dict(type="AdamW", lr=2e-3, weight_decay=0.05),
+    clip_grad=dict(max_norm=35, norm_type=2),
+)
+# Linear warm-up, then cosine decay to 5 % of the rate, both by iteration.
+param_scheduler = [
+    dict(type="LinearLR", start_factor=0.1, by_epoch=False, begin=0, end=warmup_iters),
+    dict(
+        type="CosineAnnealingLR",
+        by_epoch=False,
+        begin=warmup_iters,
+        end=max_iters,
+        T_max=max_iters - warmup_iters,
+        eta_min_ratio=0.05,
+    ),
+]
+default_hooks = dict(
+    logger=dict(type="LoggerHook", interval=20),
+    checkpoint=dict(
+        type="CheckpointHook",
+        by_epoch=False,
+        interval=val_interval,
+        max_keep_ckpts=2,
+        save_best="coco/segm_mAP",
+        rule="greater",
+    ),
+)
+log_processor = dict(by_epoch=False)
+# An exponential moving average of the weights is what validation and the checkpoints use.
+# ExpMomentumEMA: the average follows the weights closely at first (momentum near 1) and
+# settles to momentum 0.01 (about the last 100 iterations) after a few hundred iterations.
+custom_hooks = [
+    dict(type="ClassCountCheckHook"),
+    dict(type="RecordBatchImagesHook"),
+    dict(
+        type="EMAHook",
+        ema_type="ExpMomentumEMA",
+        momentum=0.01,
+        gamma=200,
+        update_buffers=True,
+        priority=49,
+    ),
+]
+randomness = dict(seed=0)

@@ -324,9 +324,16 @@ IMAGE_STORES: Dict[str, ImageStore] = {
     "bmp": (".bmp", (1, 3), (np.uint8,), lambda p: cv2_bytes(p, ".bmp"), "bgr"),
     "jpeg": (".jpg", (1, 3), (np.uint8,), lambda p: cv2_bytes(p, ".jpg", 90), "bgr"),
 }
+# Intact files: every store, channel count and depth, e.g. 'png 2ch 16-bit'.
+INTACT_KINDS: Dict[str, Tuple[str, int, type]] = {
+    f"{store} {channels}ch {8 * np.dtype(dtype).itemsize}-bit": (store, channels, dtype)
+    for store, (_, channel_choices, dtypes, _, _) in IMAGE_STORES.items()
+    for channels in channel_choices
+    for dtype in dtypes
+}
 CORRUPTIONS = ["truncated", "bytes replaced", "garbage", "zero bytes", "bad size", "float"]
-# What the image tests are parametrised by: an intact file of a store, or a corruption.
-IMAGE_KINDS = [*IMAGE_STORES, *CORRUPTIONS]
+# What the image tests are parametrised by: an intact kind or a corruption of any store.
+IMAGE_KINDS = [*INTACT_KINDS, *CORRUPTIONS]
 # (H, W) claimed by PNG headers; 23000 x 23000 is below OpenCV's limit, above PIL's.
 BAD_SIZES = {
     "0xN": (0, 5),
@@ -342,7 +349,7 @@ def image_files(
     draw: st.DrawFn, image_kind: Optional[str] = None
 ) -> Tuple[str, str, bytes, Tuple[int, int], Optional[tuple], bool]:
     """An image file of ``image_kind`` (one of :data:`IMAGE_KINDS`: an intact file of that
-    store, or a corruption of any store; any when None).
+    store, channel count and depth, or a corruption of any; any when None).
 
     Returns:
         tuple: ``(kind, extension, data, (H, W), expected, refused)``:
@@ -351,7 +358,7 @@ def image_files(
         be refused (else it may load when corrupt, must load when intact).
     """
     image_kind = image_kind or draw(st.sampled_from(IMAGE_KINDS))
-    corruption = "none" if image_kind in IMAGE_STORES else image_kind
+    corruption = "none" if image_kind in INTACT_KINDS else image_kind
     if corruption == "bad size":
         name = draw(st.sampled_from(sorted(BAD_SIZES)))
         height, width = BAD_SIZES[name]
@@ -364,15 +371,15 @@ def image_files(
         pixels = rng.random((height, width, 3), dtype=np.float32)
         data = cv2_bytes(pixels, ".tif")
         return "image: float32 tiff", ".tif", data, (height, width), None, True
-    store = image_kind if corruption == "none" else draw(st.sampled_from(sorted(IMAGE_STORES)))
-    extension, channel_choices, dtypes, encode, order = IMAGE_STORES[store]
-    channels = draw(st.sampled_from(channel_choices))
-    dtype = draw(st.sampled_from(dtypes))
+    if corruption == "none":
+        store, channels, dtype = INTACT_KINDS[image_kind]
+    else:
+        store, channels, dtype = draw(st.sampled_from(list(INTACT_KINDS.values())))
+    extension, _, _, encode, order = IMAGE_STORES[store]
     top = draw(st.sampled_from([1, 255, 4095, 65535])) if dtype == np.uint16 else 255
     pixels = rng.integers(0, top + 1, (height, width, channels)).astype(dtype)
     data = encode(pixels)
-    bits = 8 * np.dtype(dtype).itemsize
-    kind = f"image: {store} {channels}ch {bits}-bit"
+    kind = f"image: {store} {channels}ch {8 * np.dtype(dtype).itemsize}-bit"
     if store == "jpeg":
         expected = (mmcv.imfrombytes(data, flag="color", backend="cv2"), None)
     else:

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 
 @pytest.mark.parametrize("image_kind", IMAGE_KINDS)
-@settings(settings.get_profile("fuzz"), max_examples=12)
+@settings(settings.get_profile("fuzz"), max_examples=5)
 @given(data=st.data())
 def test_images_load_exactly_or_name_the_file(
     image_kind: str, data: st.DataObject, fuzz_tally
@@ -27,7 +27,7 @@ def test_images_load_exactly_or_name_the_file(
 
 @pytest.mark.slow
 @pytest.mark.parametrize("image_kind", IMAGE_KINDS)
-@settings(settings.get_profile("fuzz-slow"), max_examples=100)
+@settings(settings.get_profile("fuzz-slow"), max_examples=40)
 @given(data=st.data())
 def test_images_load_exactly_or_name_the_file_many(
     image_kind: str, data: st.DataObject, fuzz_tally

@@ -6,6 +6,7 @@ Examples::
     python tools/infer.py CONFIG CKPT "shots/*.png" --out-dir out --score-thr 0.5 --crops
     python tools/infer.py CONFIG CKPT belt/ --series --overlap 0 --pixel-size 0.1 --out-dir out
     python tools/infer.py CONFIG CKPT big.tif --tile 1024 --overlap 128 --out-dir out
+    python tools/infer.py CONFIG solov2.onnx images/ --backend onnxruntime --out-dir out
 
 Exit status: 0 every input segmented; 1 some inputs failed (listed at the end, the others are
 done); 2 bad command line, missing config or checkpoint, or no input found.
@@ -27,6 +28,7 @@ from solov2_plugin.apis.infer_run import (
     run_series,
 )
 from solov2_plugin.apis.label_image import EDGES
+from solov2_plugin.apis.predictor import BACKENDS
 
 # Options that replace the config's model.test_cfg keys.
 TEST_CFG_OPTIONS = {
@@ -46,11 +48,20 @@ def parse_args() -> argparse.Namespace:
         epilog="Exit status: 0 all inputs segmented, 1 some inputs failed, 2 usage error.",
     )
     parser.add_argument("config", help="the model's config, e.g. configs/solov2_demo.py")
-    parser.add_argument("checkpoint", help="trained weights (.pth)")
+    parser.add_argument(
+        "checkpoint", help="trained weights (.pth), or an .onnx with --backend onnxruntime"
+    )
     parser.add_argument("inputs", nargs="+", metavar="INPUT", help="images, folders or globs")
     parser.add_argument("--out-dir", required=True, type=Path, help="where outputs go")
     parser.add_argument("--recursive", action="store_true", help="descend into sub-folders")
     parser.add_argument("--device", help="cuda, cuda:1, cpu (default: cuda when available)")
+    parser.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        default="pytorch",
+        help="pytorch (a .pth) or onnxruntime (an .onnx of tools/export_onnx.py, on the CPU)",
+    )
+    parser.add_argument("--threads", type=int, default=0, help="onnxruntime threads (0: all)")
     post = parser.add_argument_group("prediction (replace the config's model.test_cfg)")
     post.add_argument("--score-thr", type=float, help="least category score kept")
     post.add_argument("--mask-thr", type=float, help="mask probability threshold")
@@ -101,7 +112,14 @@ def main() -> int:
         if getattr(args, option) is not None
     }
     try:
-        predictor = SOLOv2Predictor(args.config, args.checkpoint, device=args.device, **overrides)
+        predictor = SOLOv2Predictor(
+            args.config,
+            args.checkpoint,
+            device=args.device,
+            backend=args.backend,
+            threads=args.threads,
+            **overrides,
+        )
     except (FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE

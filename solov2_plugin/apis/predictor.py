@@ -31,6 +31,8 @@ PathLike = Union[str, Path]
 ImageInput = Union[PathLike, np.ndarray]
 
 CHANNEL_ORDERS = ("rgb", "bgr")
+#: Where the model runs: PyTorch (a checkpoint) or onnxruntime (a file of tools/export_onnx.py).
+BACKENDS = ("pytorch", "onnxruntime")
 
 
 class UnreadableImageError(ValueError):
@@ -203,14 +205,23 @@ class SOLOv2Predictor:
         config (str | Path | Config): The model's config (a file or a loaded ``Config``).
         checkpoint (str | Path): Weights saved by mmengine (ours or converted from mmdet).
         device (str, optional): ``'cuda'``, ``'cuda:1'``, ``'cpu'``... None: ``'cuda'`` when
-            available, else ``'cpu'``.
+            available, else ``'cpu'``. The onnxruntime backend runs on the CPU.
+        backend (str): ``'pytorch'`` (``checkpoint`` is a ``.pth``) or ``'onnxruntime'``
+            (``checkpoint`` is an ``.onnx`` written by ``tools/export_onnx.py``; images go
+            through the same test pipeline, one per graph call, and come back in the same
+            form; see ``docs/deploy.md``).
+        threads (int): onnxruntime intra-op threads (0: its default); unused by PyTorch.
         **test_cfg_overrides: Post-processing settings replacing the config's
             ``model.test_cfg`` ones: ``score_thr``, ``mask_thr``, ``nms_pre``, ``filter_thr``,
             ``kernel`` (``'gaussian'`` / ``'linear'``), ``sigma``, ``max_per_img``,
             ``mask_out_stride`` (2: masks at H/2 x W/2). Unknown keys raise ``ValueError``.
+            With onnxruntime the settings are the exported graph's: only ``mask_out_stride``
+            may change, other values must equal the baked ones.
 
     Attributes:
-        model (torch.nn.Module): The model, in eval mode, on ``device``.
+        model (torch.nn.Module | None): The model, in eval mode, on ``device`` (None with
+            onnxruntime).
+        runner (OnnxSOLOv2Runner | None): The onnxruntime session (None with PyTorch).
         cfg (Config): The config, with the overrides applied.
         class_names (tuple[str, ...]): K class names, in label order (checkpoint's
             ``dataset_meta``, else the config's).
@@ -228,8 +239,14 @@ class SOLOv2Predictor:
         config: Union[PathLike, Config],
         checkpoint: PathLike,
         device: Optional[str] = None,
+        backend: str = "pytorch",
+        threads: int = 0,
         **test_cfg_overrides: Any,
     ) -> None:
+        if backend not in BACKENDS:
+            raise ValueError(f"backend={backend!r} is unknown: use one of {BACKENDS}.")
+        self.backend = backend
+        self.runner: Any = None
         if isinstance(config, Config):
             cfg = copy.deepcopy(config)
         else:
@@ -239,6 +256,9 @@ class SOLOv2Predictor:
         if not Path(checkpoint).is_file():
             raise FileNotFoundError(f"Checkpoint {checkpoint} does not exist; check the path.")
         init_default_scope(cfg.get("default_scope", "mmdet"))
+        if backend == "onnxruntime":
+            self._init_onnxruntime(cfg, checkpoint, threads, test_cfg_overrides)
+            return
         from mmdet.registry import MODELS  # after the scope: the registry is mmdet's
 
         if test_cfg_overrides:
@@ -279,6 +299,45 @@ class SOLOv2Predictor:
         self.pipeline = Compose(in_memory_test_pipeline(cfg))
         preprocessor = getattr(model, "data_preprocessor", None)
         self.pad_size_divisor = int(getattr(preprocessor, "pad_size_divisor", 1) or 1)
+
+    def _init_onnxruntime(
+        self, cfg: Config, onnx_path: PathLike, threads: int, overrides: Dict[str, Any]
+    ) -> None:
+        """Set up the onnxruntime backend: the exported graph, its metadata and the pipeline.
+
+        The graph's post-processing settings are fixed at export; only ``mask_out_stride``
+        (applied on the host) may differ from the config's.
+        """
+        from ..deploy.onnx_backend import OnnxSOLOv2Runner
+
+        runner = OnnxSOLOv2Runner(onnx_path, threads=threads)
+        baked = runner.test_cfg
+        fixed = {
+            key: value
+            for key, value in overrides.items()
+            if key != "mask_out_stride" and baked.get(key, object()) != value
+        }
+        if fixed:
+            raise ValueError(
+                f"{onnx_path}: test_cfg {fixed} differ from the settings baked into the exported "
+                f"graph {baked}; export again with them (tools/export_onnx.py --test-cfg), or "
+                "use the PyTorch backend."
+            )
+        test_cfg = dict(cfg.model.get("test_cfg") or {})
+        test_cfg.update(baked)
+        test_cfg["mask_out_stride"] = int(
+            overrides.get("mask_out_stride", test_cfg.get("mask_out_stride", 1))
+        )
+        cfg.model.test_cfg = test_cfg
+        self.runner = runner
+        self.model = None
+        self.cfg = cfg
+        self.class_names = runner.class_names
+        self.palette = runner.palette
+        self.device = "cpu"
+        self.pipeline = Compose(in_memory_test_pipeline(cfg))
+        preprocessor = cfg.model.get("data_preprocessor") or {}
+        self.pad_size_divisor = int(preprocessor.get("pad_size_divisor", 1) or 1)
 
     @property
     def test_cfg(self) -> dict:
@@ -340,6 +399,15 @@ class SOLOv2Predictor:
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}.")
         packed = [self._prepare(image, index, channel_order) for index, image in enumerate(items)]
+        if self.runner is not None:
+            stride = int(self.test_cfg.get("mask_out_stride", 1))
+            results_onnx = [
+                self.runner.predict(
+                    sample["inputs"], sample["data_samples"].metainfo["ori_shape"], stride
+                )
+                for sample in packed
+            ]
+            return results_onnx[0] if single else results_onnx
         groups: Dict[Tuple[int, int], List[int]] = defaultdict(list)
         for index, sample in enumerate(packed):
             groups[self._padded_shape(sample)].append(index)

@@ -696,7 +696,10 @@ def plot_memory(reports: Sequence[Union[MemoryReport, dict]], path: str) -> None
             )
             workers.set_ylabel("workers' MiB")
         growth = row["growth_mib_per_100"]
-        shown = "n/a" if growth is None or not math.isfinite(growth) else f"{growth:+.3f}"
+        shown = "n/a" if growth is None or not math.isfinite(growth) else f"{growth:+.2f}"
+        stderr = row.get("growth_stderr_mib_per_100")
+        if stderr is not None and growth is not None:
+            shown += f" ± {stderr:.2f}"
         label = row["settings"].get("num_workers")
         workers = "" if label is None else f", {label} workers"
         axis.set_title(

@@ -194,3 +194,26 @@ def test_a_budgeted_run_stops_at_its_budget_with_a_final_point(disc_data, tmp_pa
     # -1 when an untrained model detects nothing (the evaluator then returns no metric).
     assert points[0].ap == -1.0 or 0.0 <= points[0].ap <= 1.0
     assert (tmp_path / "run" / "budget_curve.json").is_file()
+
+
+def test_ablations_change_one_thing_each(disc_data):
+    full = recipe_config("custom", str(disc_data), ["cell"], 100)
+    small = recipe_config("256px", str(disc_data), ["cell"], 100)
+    plain = recipe_config("plain", str(disc_data), ["cell"], 100)
+    assert tuple(small.input_size) == (256, 256)
+    assert tuple(small.train_dataloader.dataset.pipeline[3].scale) == (256, 256)
+    assert tuple(small.model.mask_head.num_grids) == (32, 24, 16, 12, 8)
+    assert small.custom_hooks == full.custom_hooks  # EMA kept
+    steps = plain.train_dataloader.dataset.pipeline
+    assert [s["type"] for s in steps] == [
+        "LoadSeedImage",
+        "LoadSeedInstanceMasks",
+        "Resize",
+        "RandomFlip",
+        "PackDetInputs",
+    ]
+    assert tuple(steps[2]["scale"]) == tuple(full.input_size) == (128, 128)
+    assert "EMAHook" not in [hook["type"] for hook in plain.custom_hooks]
+    assert plain.model.mask_head.num_grids == full.model.mask_head.num_grids
+    for cfg in (full, small, plain):
+        assert cfg.train_cfg.max_iters == 100 and cfg.param_scheduler[0]["end"] == 10

@@ -26,7 +26,9 @@ from typing import Optional, Sequence
 
 from mmengine.config import DictAction
 
-RECIPES = ("custom", "mmdet-light")
+from solov2_plugin.apis.recipes import ABLATIONS
+
+RECIPES = ("custom", "mmdet-light", *sorted(ABLATIONS))
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:

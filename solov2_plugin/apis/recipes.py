@@ -14,6 +14,7 @@ settings measured from the data, and mmdet's SOLOv2-light R18 recipe with the da
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
@@ -28,6 +29,38 @@ MMDET_LIGHT_CONFIG = "solov2-light_r18_fpn_ms-3x_coco.py"
 #: mmdet's 3x schedule: 36 epochs, steps after epochs 27 and 33, 500 warm-up iterations.
 MMDET_STEPS = (27 / 36, 33 / 36)
 MMDET_WARMUP = 500
+
+
+#: One-change variants of the custom recipe, measured in docs/results.md (each is merged
+#: after the measured settings; ``analyze`` False keeps the config's levels).
+ABLATIONS: Dict[str, Dict[str, Any]] = {
+    # The demo's input size and head (256 px, 5 levels scaled from the seed), all else equal.
+    "256px": dict(
+        analyze=False,
+        options={
+            "input_size": (256, 256),
+            "train_dataloader.dataset.pipeline.3.scale": (256, 256),
+            "val_dataloader.dataset.pipeline.1.scale": (256, 256),
+            "test_dataloader.dataset.pipeline.1.scale": (256, 256),
+            "model.mask_head.scale_ranges": ((1, 32), (16, 64), (32, 128), (64, 256), (128, 512)),
+            "model.mask_head.num_grids": (32, 24, 16, 12, 8),
+        },
+    ),
+    # No EMA, no crop, no vertical flip, no photometric distortion: resize + horizontal flip.
+    "plain": dict(
+        analyze=True,
+        options={
+            "custom_hooks": [dict(type="ClassCountCheckHook"), dict(type="RecordBatchImagesHook")],
+            "train_dataloader.dataset.pipeline": [
+                dict(type="LoadSeedImage"),
+                dict(type="LoadSeedInstanceMasks"),
+                dict(type="Resize", scale="INPUT_SIZE", keep_ratio=True),
+                dict(type="RandomFlip", prob=0.5),
+                dict(type="PackDetInputs"),
+            ],
+        },
+    ),
+}
 
 
 def _data_options(data_root: str, classes: Sequence[str]) -> Dict[str, Any]:
@@ -238,8 +271,9 @@ def recipe_config(
     """One of the compared recipes with a schedule of ``max_iters`` iterations.
 
     Args:
-        recipe: ``'custom'`` (:func:`custom_config`, warm-up ``min(50, max_iters // 10)``)
-            or ``'mmdet-light'`` (:func:`mmdet_light_config`).
+        recipe: ``'custom'`` (:func:`custom_config`, warm-up ``min(50, max_iters // 10)``),
+            a name of :data:`ABLATIONS` (the custom recipe with one change) or
+            ``'mmdet-light'`` (:func:`mmdet_light_config`).
         data_root: Folder holding ``train/`` and ``val/``.
         classes: Class names.
         max_iters: Schedule length.
@@ -254,13 +288,21 @@ def recipe_config(
     Raises:
         ValueError: An unknown recipe.
     """
-    if recipe == "custom":
-        cfg = custom_config(data_root, classes, analyze, max_size)
+    if recipe == "custom" or recipe in ABLATIONS:
+        ablation = ABLATIONS.get(recipe, dict(analyze=analyze, options={}))
+        cfg = custom_config(data_root, classes, ablation["analyze"], max_size)
+        options = copy.deepcopy(ablation["options"])
+        for step in options.get("train_dataloader.dataset.pipeline", []):
+            if step.get("scale") == "INPUT_SIZE":
+                step["scale"] = tuple(cfg.input_size)
+        merge_cfg_options(cfg, options)
         set_iteration_schedule(cfg, max_iters, max(1, min(50, max_iters // 10)))
     elif recipe == "mmdet-light":
         cfg = mmdet_light_config(data_root, classes, max_iters)
     else:
-        raise ValueError(f"recipe must be 'custom' or 'mmdet-light', got {recipe!r}.")
+        raise ValueError(
+            f"recipe must be 'custom', 'mmdet-light' or one of {sorted(ABLATIONS)}, got {recipe!r}."
+        )
     merge_cfg_options(cfg, cfg_options)
     if work_dir is not None:
         cfg.work_dir = work_dir

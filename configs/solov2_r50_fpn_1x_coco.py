@@ -20,4 +20,10 @@ model = dict(
 val_evaluator = dict(metric=["bbox", "segm"])
 test_evaluator = val_evaluator
 # A head whose num_classes differs from the dataset's classes stops the run with the key to set.
-custom_hooks = [dict(type="ClassCountCheckHook")]
+# Exactly resumable, atomic checkpoints that load without this plugin (see solov2_x50.py).
+default_hooks = dict(checkpoint=dict(type="AtomicCheckpointHook"))
+custom_hooks = [
+    dict(type="ClassCountCheckHook"),
+    dict(type="RandomStateCheckpointHook"),
+    dict(type="PortableCheckpointHook"),
+]

@@ -136,7 +136,9 @@ test_pipeline = [
 train_dataloader = dict(
     batch_size=2,
     num_workers=2,
-    persistent_workers=True,
+    # Workers start anew each epoch, seeded from the run's seed: persistent workers would
+    # carry random states a checkpoint cannot hold, and a resumed run would then differ.
+    persistent_workers=False,
     sampler=dict(type="DefaultSampler", shuffle=True),
     dataset=dict(
         type="SeedInstanceDataset",
@@ -180,7 +182,9 @@ auto_scale_lr = dict(enable=False, base_batch_size=16)
 default_hooks = dict(
     logger=dict(type="LoggerHook", interval=1),  # an iteration takes seconds on a CPU: log each
     checkpoint=dict(
-        type="CheckpointHook",
+        # mmengine's CheckpointHook writing each checkpoint and last_checkpoint atomically
+        # (temporary file, fsync, rename): a crash never leaves a torn file to resume from.
+        type="AtomicCheckpointHook",
         interval=1,
         max_keep_ckpts=2,
         save_best="coco/segm_mAP",
@@ -188,4 +192,14 @@ default_hooks = dict(
     ),
 )
 # A head whose num_classes differs from the dataset's classes stops the run with the key to set.
-custom_hooks = [dict(type="ClassCountCheckHook"), dict(type="RecordBatchImagesHook")]
+# RandomStateCheckpointHook saves the random states in each checkpoint and keeps validation off
+# training's random streams: a run resumed with --resume auto ends bit-identical to one never
+# interrupted (with randomness=dict(seed=..., deterministic=True)). PortableCheckpointHook saves
+# the runner's state as plain numbers, lists and tensors: torch.load(weights_only=True) opens
+# the checkpoints without this plugin. tools/train.py adds both to configs that lack them.
+custom_hooks = [
+    dict(type="ClassCountCheckHook"),
+    dict(type="RecordBatchImagesHook"),
+    dict(type="RandomStateCheckpointHook"),
+    dict(type="PortableCheckpointHook"),
+]

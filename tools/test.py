@@ -16,6 +16,7 @@ from mmengine.runner import Runner
 
 import solov2_plugin  # noqa: F401  (registers our modules, enables safe checkpoints)
 from solov2_plugin.apis.runner_config import LAUNCHERS, build_test_config
+from solov2_plugin.engine import UnsafeCheckpointError
 
 
 def parse_args() -> argparse.Namespace:
@@ -44,7 +45,8 @@ def parse_args() -> argparse.Namespace:
 
 
 def main() -> int:
-    """Evaluate and print the metrics; return the exit status (2 for a bad option)."""
+    """Evaluate and print the metrics; return the exit status (2 for a bad option or a
+    checkpoint refused as unsafe, with one line saying why)."""
     args = parse_args()
     try:
         cfg = build_test_config(
@@ -60,7 +62,11 @@ def main() -> int:
     except (FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    Runner.from_cfg(cfg).test()
+    try:
+        Runner.from_cfg(cfg).test()
+    except UnsafeCheckpointError as error:  # the checkpoint holds pickled code: refused
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     return 0
 
 

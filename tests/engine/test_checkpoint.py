@@ -1,4 +1,8 @@
-"""Checkpoints save and resume under torch's ``weights_only=True`` loading."""
+"""Checkpoints save, load and resume under torch's ``weights_only=True`` loading; files with
+pickled code are refused naming the file."""
+
+import os
+import pickle
 
 import numpy as np
 import pytest
@@ -10,6 +14,8 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from solov2_plugin.engine import UnsafeCheckpointError, load_from_local_safely
+from solov2_plugin.engine.checkpoint import rebuild_history_buffer
+from solov2_plugin.engine.portable_state import TAG
 
 
 class ToyRegressor(BaseModel):
@@ -35,7 +41,7 @@ class ToyData(Dataset):
         return {"inputs": x, "targets": x.sum()}
 
 
-def make_runner(work_dir, max_iters: int, resume: bool) -> Runner:
+def make_runner(work_dir, max_iters: int, resume: bool, load_from=None) -> Runner:
     return Runner(
         model=ToyRegressor(),
         work_dir=str(work_dir),
@@ -48,11 +54,14 @@ def make_runner(work_dir, max_iters: int, resume: bool) -> Runner:
         optim_wrapper=dict(optimizer=dict(type="SGD", lr=0.001)),
         train_cfg=dict(by_epoch=False, max_iters=max_iters),
         default_hooks=dict(
-            checkpoint=dict(type="CheckpointHook", interval=2, by_epoch=False),
+            checkpoint=dict(type="AtomicCheckpointHook", interval=2, by_epoch=False),
             logger=dict(type="LoggerHook", interval=1),
         ),
+        custom_hooks=[dict(type="PortableCheckpointHook")],
         resume=resume,
+        load_from=load_from,
         default_scope="mmdet",
+        experiment_name=f"toy_{os.path.basename(str(work_dir))}_{max_iters}_{resume}",
     )
 
 
@@ -60,29 +69,36 @@ def test_train_save_resume_reaches_iteration_4(tmp_path):
     make_runner(tmp_path, max_iters=2, resume=False).train()
     checkpoint = tmp_path / "iter_2.pth"
     assert checkpoint.is_file()
+    assert (tmp_path / "last_checkpoint").read_text() == str(checkpoint)
     # The saved message hub is plain data: torch's strict loader accepts it as is.
     state = torch.load(checkpoint, weights_only=True)
-    assert isinstance(state["message_hub"]["log_scalars"]["train/loss"], HistoryBuffer)
+    saved_loss = state["message_hub"]["log_scalars"]["train/loss"]
+    assert saved_loss[TAG] == "HistoryBuffer" and len(saved_loss["log"]) == 2
 
     runner = make_runner(tmp_path, max_iters=4, resume=True)
     runner.train()
     assert runner.iter == 4
     losses = runner.message_hub.get_scalar("train/loss").data[0]
     assert len(losses) == 4  # two iterations before the resume, two after
+    np.testing.assert_array_equal(losses[:2], saved_loss["log"])  # restored, not re-logged
 
 
-def test_history_buffer_round_trips_exactly(tmp_path):
-    buffer = HistoryBuffer(max_length=10)
-    for value in (1.5, np.float64(2.25), 3):
-        buffer.update(value)
-    path = tmp_path / "hub.pth"
-    torch.save({"buffer": buffer, "array": np.arange(3, dtype=np.int32)}, path)
+def test_checkpoint_of_an_earlier_plugin_version_still_loads(tmp_path):
+    """Earlier versions pickled HistoryBuffers as calls of rebuild_history_buffer."""
+
+    class LegacyBuffer:
+        def __reduce__(self):
+            return rebuild_history_buffer, ([1.5, 2.25, 3.0], [1.0, 1.0, 1.0], 10)
+
+    path = tmp_path / "legacy.pth"
+    torch.save({"buffer": LegacyBuffer(), "array": np.arange(3, dtype=np.int32)}, path)
     loaded = load_from_local_safely(str(path))
-    np.testing.assert_array_equal(loaded["buffer"].data[0], buffer.data[0])
-    np.testing.assert_array_equal(loaded["buffer"].data[1], buffer.data[1])
+    np.testing.assert_array_equal(loaded["buffer"].data[0], [1.5, 2.25, 3.0])
     assert loaded["buffer"].max_length == 10
-    assert loaded["buffer"].mean() == buffer.mean()
     np.testing.assert_array_equal(loaded["array"], np.arange(3, dtype=np.int32))
+    # The allow-list is scoped to our loader: plain torch.load still refuses the file.
+    with pytest.raises(pickle.UnpicklingError):
+        torch.load(path, weights_only=True)
 
 
 class CallsGetattr:
@@ -92,6 +108,16 @@ class CallsGetattr:
         return getattr, ("text", "upper")
 
 
+class RunsShellCommand:
+    """Pickles as ``os.system(command)``: code run by whoever unpickles it unsafely."""
+
+    def __init__(self, command: str) -> None:
+        self.command = command
+
+    def __reduce__(self):
+        return os.system, (self.command,)
+
+
 def test_checkpoint_with_pickled_callable_is_refused_naming_the_file(tmp_path):
     path = tmp_path / "evil.pth"
     torch.save({"state_dict": {}, "payload": CallsGetattr()}, path)
@@ -99,6 +125,27 @@ def test_checkpoint_with_pickled_callable_is_refused_naming_the_file(tmp_path):
         CheckpointLoader.load_checkpoint(str(path))
 
 
+def test_load_from_a_checkpoint_running_code_is_refused_and_runs_nothing(tmp_path):
+    marker = tmp_path / "pwned"
+    path = tmp_path / "shell.pth"
+    torch.save({"state_dict": {}, "meta": {}, "x": RunsShellCommand(f"touch {marker}")}, path)
+    runner = make_runner(tmp_path / "work", max_iters=2, resume=False, load_from=str(path))
+    with pytest.raises(UnsafeCheckpointError, match="shell.pth"):
+        runner.train()
+    assert not marker.exists()
+
+
 def test_missing_checkpoint_names_the_file(tmp_path):
     with pytest.raises(FileNotFoundError, match="nowhere.pth"):
         CheckpointLoader.load_checkpoint(str(tmp_path / "nowhere.pth"))
+
+
+def test_plain_history_buffer_pickling_is_untouched():
+    """Importing the plugin installs no pickling hook and no process-wide allow-list entry."""
+    import copyreg
+
+    assert HistoryBuffer not in copyreg.dispatch_table
+    buffer = HistoryBuffer([1.0, 2.0], [1, 1], 5)
+    assert buffer.__reduce_ex__(2)[0] is not rebuild_history_buffer
+    safe = torch.serialization.get_safe_globals()
+    assert rebuild_history_buffer not in safe and np.ndarray not in safe

@@ -8,7 +8,8 @@ or the files an error must name. :func:`check_case` writes the sample into a
 split, builds ``SeedInstanceDataset`` with ``LoadSeedImage`` and
 ``LoadSeedInstanceMasks`` and asserts that outcome: exactly those instances
 with exactly those masks, or a :class:`SeedFormatError` naming the offending
-file. Any other exception escapes and fails the test.
+file (which ``check_split`` reports too). Any other exception escapes and
+fails the test.
 
 Dimension key: H, W: image height and width; N: number of instances.
 """
@@ -17,7 +18,7 @@ import tempfile
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
@@ -27,6 +28,7 @@ from solov2_plugin.datasets import (
     SeedBoxMismatchWarning,
     SeedFormatError,
     SeedInstanceDataset,
+    check_split,
 )
 
 # Classes of every fuzzed split; one name is not ASCII, to exercise the JSON's encoding.
@@ -146,22 +148,36 @@ def _write_split(root: Path, case: SampleCase) -> Dict[str, Path]:
     return paths
 
 
-def _load(root: Path, verify_images: bool) -> Tuple[dict, dict, list]:
-    """Build the split's dataset and load its sample; returns (data info, results, warnings)."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        dataset = SeedInstanceDataset(
-            data_root=str(root),
-            metainfo=dict(classes=CLASSES),
-            pipeline=[LoadSeedImage(), LoadSeedInstanceMasks(box_type=None)],
-            test_mode=True,
-            verify_images=verify_images,
-            box_tolerance=BOX_TOLERANCE,
-            serialize_data=False,  # mmengine's serialisation runs gc.collect(): 0.1-0.5 s a case
-        )
-        info = dataset.get_data_info(0)
-        results = dataset[0]
-    return info, results, list(caught)
+def _build(root: Path, verify_images: bool) -> SeedInstanceDataset:
+    """The split's dataset, loading with ``LoadSeedImage`` and ``LoadSeedInstanceMasks``."""
+    return SeedInstanceDataset(
+        data_root=str(root),
+        metainfo=dict(classes=CLASSES),
+        pipeline=[LoadSeedImage(), LoadSeedInstanceMasks(box_type=None)],
+        test_mode=True,
+        verify_images=verify_images,
+        box_tolerance=BOX_TOLERANCE,
+        serialize_data=False,  # mmengine's serialisation runs gc.collect(): 0.1-0.5 s a case
+    )
+
+
+def _check_split(root: Path, verify_images: bool) -> List[str]:
+    """The paths of the problems ``check_split`` (tools/check_dataset.py) reports."""
+    report = check_split(
+        root, classes=CLASSES, verify_images=verify_images, box_tolerance=BOX_TOLERANCE
+    )
+    assert report.lines(), "the report has text"
+    return [problem.path for problem in report.problems]
+
+
+def _refused(case: SampleCase, paths: Dict[str, Path], error: SeedFormatError) -> str:
+    """Assert that ``error`` names a culprit file; returns the tally's outcome."""
+    named = {str(path): role for role, path in paths.items()}
+    assert error.path in named, f"{case.kind}: error names {error.path}, not a file"
+    role = named[error.path]
+    assert role in case.culprits, f"{case.kind}: {role} blamed: {error}"
+    assert error.path in str(error), "the message must name the file"
+    return f"refused: {role}"
 
 
 def _assert_loaded(case: SampleCase, info: dict, results: dict, caught: list) -> None:
@@ -191,7 +207,10 @@ def _assert_loaded(case: SampleCase, info: dict, results: dict, caught: list) ->
 
 
 def check_case(case: SampleCase) -> str:
-    """Write ``case`` as a split, load it through the dataset and assert its outcome.
+    """Write ``case`` as a split, check and load it through the dataset; assert its outcome.
+
+    ``check_split`` (behind tools/check_dataset.py) must report the file the
+    dataset refuses while building, and nothing for a sample the dataset builds.
 
     Args:
         case (SampleCase): The sample and its expected outcome.
@@ -205,15 +224,20 @@ def check_case(case: SampleCase) -> str:
         Exception: Any error other than ``SeedFormatError`` (a bug).
     """
     with tempfile.TemporaryDirectory(prefix="fuzz_") as folder:
-        paths = _write_split(Path(folder), case)
-        try:
-            info, results, caught = _load(Path(folder), case.verify_images)
-        except SeedFormatError as error:
-            named = {str(path): role for role, path in paths.items()}
-            assert error.path in named, f"{case.kind}: error names {error.path}, not a file"
-            role = named[error.path]
-            assert role in case.culprits, f"{case.kind}: {role} blamed: {error}"
-            assert error.path in str(error), "the message must name the file"
-            return f"refused: {role}"
-        _assert_loaded(case, info, results, caught)
+        root = Path(folder)
+        paths = _write_split(root, case)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            reported = _check_split(root, case.verify_images)
+            try:
+                dataset = _build(root, case.verify_images)
+            except SeedFormatError as error:
+                assert error.path in reported, f"check_split reports {reported}, not {error}"
+                return _refused(case, paths, error)
+            assert not reported, f"check_split reports {reported}; the dataset built"
+            try:
+                info, results = dataset.get_data_info(0), dataset[0]
+            except SeedFormatError as error:  # an image undecodable by OpenCV
+                return _refused(case, paths, error)
+        _assert_loaded(case, info, results, list(caught))
         return "loaded"

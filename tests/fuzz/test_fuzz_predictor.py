@@ -20,6 +20,9 @@ from hypothesis import strategies as st
 
 from solov2_plugin.apis import UnreadableImageError
 
+# PIL warns about the corrupt TIFF headers it reads past; they are the point here.
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning:PIL.TiffImagePlugin")
+
 MAX_PER_IMAGE = 8  # the session predictor keeps at most 8 instances an image
 # The default run: one intact kind per store (each costs a forward pass), every corruption.
 DEFAULT_KINDS = [

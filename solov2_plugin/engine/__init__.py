@@ -2,7 +2,12 @@
 
 from .atomic_backend import ATOMIC_BACKEND, AtomicLocalBackend, atomic_write
 from .atomic_checkpoint_hook import AtomicCheckpointHook
-from .checkpoint import UnsafeCheckpointError, enable_safe_checkpoints, load_from_local_safely
+from .checkpoint import (
+    CorruptCheckpointError,
+    UnsafeCheckpointError,
+    enable_safe_checkpoints,
+    load_from_local_safely,
+)
 from .class_count_hook import ClassCountCheckHook
 from .cpu_distributed import join_cpu_process_group
 from .gt_pred_overlay_hook import GTPredOverlayHook
@@ -24,6 +29,7 @@ __all__ = [
     "AtomicCheckpointHook",
     "AtomicLocalBackend",
     "ClassCountCheckHook",
+    "CorruptCheckpointError",
     "GTPredOverlayHook",
     "NoLoadableCheckpointError",
     "NonFiniteLossAmpOptimWrapper",

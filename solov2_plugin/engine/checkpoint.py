@@ -67,6 +67,10 @@ class UnsafeCheckpointError(pickle.UnpicklingError):
     """A checkpoint holds Python objects outside the safe allow-list."""
 
 
+class CorruptCheckpointError(ValueError):
+    """A checkpoint's pickle is malformed (torn, or not written by ``torch.save``)."""
+
+
 def rebuild_history_buffer(
     log_history: Sequence[float], count_history: Sequence[float], max_length: int
 ) -> HistoryBuffer:
@@ -104,6 +108,14 @@ def _numpy_safe_globals() -> List[Any]:
     return safe
 
 
+def _refusal_reason(message: str) -> str:
+    """The informative line of torch's weights-only refusal (torch words it variously)."""
+    lines = [line.strip() for line in message.split("WeightsUnpickler error:")[-1].splitlines()]
+    lines = [line for line in lines if line]
+    named = [line for line in lines if "GLOBAL" in line or "global" in line]
+    return (named or lines or [""])[0]
+
+
 def load_from_local_safely(filename: str, map_location: Optional[Any] = None) -> Any:
     """Load a local checkpoint with ``weights_only=True``.
 
@@ -119,7 +131,9 @@ def load_from_local_safely(filename: str, map_location: Optional[Any] = None) ->
 
     Raises:
         FileNotFoundError: ``filename`` is not a file.
-        UnsafeCheckpointError: The file holds objects outside the allow-list.
+        UnsafeCheckpointError: The file names objects outside the allow-list.
+        CorruptCheckpointError: The file's pickle is malformed (other damage surfaces as
+            torch's own ``RuntimeError`` or ``EOFError``).
     """
     filename = osp.expanduser(filename)
     if not osp.isfile(filename):
@@ -131,7 +145,12 @@ def load_from_local_safely(filename: str, map_location: Optional[Any] = None) ->
         with torch.serialization.safe_globals([rebuild_history_buffer, *_numpy_safe_globals()]):
             return torch.load(filename, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:
-        reason = str(err).split("WeightsUnpickler error:")[-1].strip().splitlines()[0]
+        reason = _refusal_reason(str(err))
+        if "global" not in str(err).lower():  # no code named: a torn or foreign file
+            raise CorruptCheckpointError(
+                f"Checkpoint '{filename}' cannot be read ({reason or err}): it is truncated or "
+                "not a file torch.save wrote."
+            ) from err
         raise UnsafeCheckpointError(
             f"Refused to load checkpoint '{filename}': it holds Python objects outside "
             f"the safe allow-list ({reason}). If you trust its source, load it once with "

@@ -1,29 +1,46 @@
 """The configs the train, test and demo tools run with, built without running anything."""
 
+import os
 import os.path as osp
+import subprocess
+import sys
+from pathlib import Path
 
+import mmdet
 import pytest
 import torch
 from mmdet.registry import HOOKS
 
 import solov2_plugin  # noqa: F401  (registers GTPredOverlayHook)
 from solov2_plugin.apis.runner_config import (
+    CHECKPOINT_STATE_HOOKS,
     build_test_config,
     build_train_config,
     default_work_dir,
     load_config,
 )
-from solov2_plugin.engine import GTPredOverlayHook
+from solov2_plugin.engine import GTPredOverlayHook, UnsafeCheckpointError
 
 DEMO = "configs/solov2_demo.py"
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = osp.join(REPO, DEMO)
 
 
+class RunsShellCommand:
+    """Pickles as ``os.system(command)``: code run by whoever unpickles it unsafely."""
+
+    def __init__(self, command: str) -> None:
+        self.command = command
+
+    def __reduce__(self):
+        return os.system, (self.command,)
+
+
 @pytest.fixture
 def checkpoint(tmp_path):
+    """A small but loadable training checkpoint."""
     path = tmp_path / "epoch_3.pth"
-    path.write_bytes(b"")
+    torch.save({"state_dict": {"w": torch.zeros(1)}, "meta": {"epoch": 3}}, path)
     return str(path)
 
 
@@ -56,15 +73,76 @@ def test_missing_config_is_named():
         load_config("configs/nope.py")
 
 
-def test_train_config_resume(checkpoint):
+def test_train_config_resume(checkpoint, tmp_path):
     fresh = build_train_config(CONFIG)
     assert not fresh.get("resume", False) and fresh.get("load_from") is None
-    auto = build_train_config(CONFIG, resume="auto")
-    assert auto.resume is True and auto.load_from is None  # the runner finds the latest
+    # auto: the newest checkpoint of the work dir that loads; none there: a fresh start.
+    auto = build_train_config(CONFIG, work_dir=str(tmp_path), resume="auto")
+    assert auto.resume is True and auto.load_from == checkpoint
+    empty = build_train_config(CONFIG, work_dir=str(tmp_path / "new"), resume="auto")
+    assert empty.resume is False and empty.load_from is None
     given = build_train_config(CONFIG, resume=checkpoint)
     assert given.resume is True and given.load_from == checkpoint
     with pytest.raises(FileNotFoundError, match="'missing.pth' to resume from does not exist"):
         build_train_config(CONFIG, resume="missing.pth")
+
+
+def test_train_config_refuses_torn_and_unsafe_checkpoints(checkpoint, tmp_path):
+    torn = tmp_path / "torn.pth"
+    torn.write_bytes(Path(checkpoint).read_bytes()[:50])
+    with pytest.raises(ValueError, match="'.*torn.pth' cannot be resumed from: RuntimeError"):
+        build_train_config(CONFIG, resume=str(torn))
+    evil = tmp_path / "evil.pth"
+    torch.save({"state_dict": {}, "meta": {}, "x": RunsShellCommand("true")}, evil)
+    with pytest.raises(UnsafeCheckpointError, match="evil.pth"):
+        build_train_config(CONFIG, resume=str(evil))
+
+
+def test_train_config_adds_the_checkpoint_hooks_once():
+    cfg = build_train_config(CONFIG)  # lists them already
+    types = [hook["type"] for hook in cfg.custom_hooks]
+    assert types.count("RandomStateCheckpointHook") == types.count("PortableCheckpointHook") == 1
+    assert cfg.default_hooks.checkpoint.type == "AtomicCheckpointHook"
+    assert cfg.default_hooks.checkpoint.max_keep_ckpts == 2  # its arguments are kept
+
+
+def test_train_config_makes_any_mmdet_config_safe():
+    """An mmdet Mask R-CNN config, which knows nothing of the plugin, gains the hooks."""
+    config = osp.join(
+        osp.dirname(mmdet.__file__), ".mim", "configs", "mask_rcnn", "mask-rcnn_r50_fpn_1x_coco.py"
+    )
+    plain = load_config(config)
+    assert plain.default_hooks.checkpoint.type == "CheckpointHook"
+    assert not plain.get("custom_hooks")
+    cfg = build_train_config(config)
+    assert [hook["type"] for hook in cfg.custom_hooks] == list(CHECKPOINT_STATE_HOOKS)
+    assert cfg.default_hooks.checkpoint == dict(type="AtomicCheckpointHook", interval=1)
+    for name in (*CHECKPOINT_STATE_HOOKS, "AtomicCheckpointHook"):
+        assert HOOKS.get(name) is not None
+
+
+def test_train_tool_refuses_a_checkpoint_carrying_code(tmp_path):
+    marker = tmp_path / "pwned"
+    evil = tmp_path / "evil.pth"
+    torch.save({"state_dict": {}, "meta": {}, "x": RunsShellCommand(f"touch {marker}")}, evil)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "tools/train.py",
+            CONFIG,
+            "--work-dir",
+            str(tmp_path),
+            "--resume",
+            str(evil),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert f"error: Refused to load checkpoint '{evil}'" in result.stderr
+    assert not marker.exists()
 
 
 def test_train_config_amp_needs_cuda(monkeypatch):

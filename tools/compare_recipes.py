@@ -61,6 +61,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     plot.add_argument("--out", required=True, help="PNG to write")
     plot.add_argument("--budget-min", type=float, help="draw the budget line")
     plot.add_argument("--title", default="mask AP against training time")
+    plot.add_argument("--cpu", action="store_true", help="add a panel against CPU minutes")
     return parser.parse_args(argv)
 
 
@@ -111,7 +112,7 @@ def plot(args: argparse.Namespace) -> int:
             print(f"error: '{run}' must be LABEL=WORK_DIR", file=sys.stderr)
             return 2
         curves[label] = read_curve(Path(folder) / CURVE_FILE)
-    print(plot_curves(curves, args.out, args.title, args.budget_min))
+    print(plot_curves(curves, args.out, args.title, args.budget_min, with_cpu=args.cpu))
     return 0
 
 

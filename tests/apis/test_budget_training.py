@@ -164,5 +164,7 @@ def test_plot_curves_writes_the_png(tmp_path):
     image = np.asarray(Image.open(out))
     assert image.shape[:2] == (462, 770)  # 7 x 4.2 inches at 110 dpi
     assert image.std() > 0  # something drawn on the white figure
+    both = np.asarray(Image.open(plot_curves(curves, tmp_path / "two.png", with_cpu=True)))
+    assert both.shape[:2] == (462, 1540)  # two 7-inch panels
     with pytest.raises(ValueError, match="empty"):
         plot_curves({"none": []}, tmp_path / "empty.png")

@@ -3,17 +3,28 @@ pickled code are refused naming the file."""
 
 import os
 import pickle
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from mmdet.registry import HOOKS
+from mmengine.fileio import get_file_backend
 from mmengine.logging import HistoryBuffer
 from mmengine.model import BaseModel
 from mmengine.runner import CheckpointLoader, Runner
 from torch import nn
 from torch.utils.data import Dataset
 
-from solov2_plugin.engine import UnsafeCheckpointError, load_from_local_safely
+from solov2_plugin.engine import (
+    ATOMIC_BACKEND,
+    AtomicLocalBackend,
+    UnsafeCheckpointError,
+    atomic_write,
+    load_from_local_safely,
+)
 from solov2_plugin.engine.checkpoint import rebuild_history_buffer
 from solov2_plugin.engine.portable_state import TAG
 
@@ -149,3 +160,88 @@ def test_plain_history_buffer_pickling_is_untouched():
     assert buffer.__reduce_ex__(2)[0] is not rebuild_history_buffer
     safe = torch.serialization.get_safe_globals()
     assert rebuild_history_buffer not in safe and np.ndarray not in safe
+
+
+def test_atomic_write_replaces_whole_or_not_at_all(tmp_path, monkeypatch):
+    target = tmp_path / "epoch_1.pth"
+    atomic_write(b"old", target)
+    atomic_write(b"new content", target)
+    assert target.read_bytes() == b"new content"
+
+    def crash(descriptor):
+        raise OSError("disk gone")
+
+    monkeypatch.setattr(os, "fsync", crash)  # the write fails before the rename
+    with pytest.raises(OSError, match="disk gone"):
+        atomic_write(b"torn", target)
+    assert target.read_bytes() == b"new content"  # the old file, whole
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["epoch_1.pth"]  # no temporary left
+
+
+def test_atomic_backend_is_what_the_checkpoint_hook_saves_through(tmp_path):
+    backend = get_file_backend(str(tmp_path), backend_args=dict(backend=ATOMIC_BACKEND))
+    assert isinstance(backend, AtomicLocalBackend)
+    backend.put_text("text", tmp_path / "a" / "note.txt")
+    assert (tmp_path / "a" / "note.txt").read_text() == "text"
+    hook = HOOKS.build(dict(type="AtomicCheckpointHook", interval=1))
+    assert hook.backend_args == dict(backend=ATOMIC_BACKEND)
+    remote = HOOKS.build(dict(type="AtomicCheckpointHook", interval=1, out_dir="s3://bucket/run"))
+    assert remote.backend_args is None  # a remote store keeps mmengine's backend
+
+
+def test_checkpoint_hook_keeps_the_newest_and_prunes_after_saving(tmp_path):
+    runner = Runner(
+        model=ToyRegressor(),
+        work_dir=str(tmp_path),
+        train_dataloader=dict(
+            dataset=ToyData(),
+            sampler=dict(type="DefaultSampler", shuffle=False),
+            batch_size=2,
+            num_workers=0,
+        ),
+        optim_wrapper=dict(optimizer=dict(type="SGD", lr=0.001)),
+        train_cfg=dict(by_epoch=False, max_iters=3),
+        default_hooks=dict(
+            checkpoint=dict(
+                type="AtomicCheckpointHook", interval=1, by_epoch=False, max_keep_ckpts=1
+            ),
+        ),
+        default_scope="mmdet",
+        experiment_name="toy_prune",
+    )
+    runner.train()
+    assert sorted(p.name for p in tmp_path.glob("*.pth")) == ["iter_3.pth"]
+    assert (tmp_path / "last_checkpoint").read_text() == str(tmp_path / "iter_3.pth")
+    assert not list(tmp_path.glob(".*tmp-*"))
+
+
+def test_predictor_refuses_a_checkpoint_carrying_code(tmp_path):
+    from solov2_plugin.apis import SOLOv2Predictor
+
+    marker = tmp_path / "pwned"
+    path = tmp_path / "shell.pth"
+    torch.save({"state_dict": {}, "meta": {}, "x": RunsShellCommand(f"touch {marker}")}, path)
+    config = Path(__file__).resolve().parents[2] / "configs" / "solov2_demo.py"
+    with pytest.raises(UnsafeCheckpointError, match="shell.pth"):
+        SOLOv2Predictor(config, path, device="cpu")
+    assert not marker.exists()
+
+
+@pytest.mark.slow
+def test_test_tool_refuses_a_checkpoint_carrying_code(tmp_path):
+    """tools/test.py builds its runner, then refuses the checkpoint with one line (~20 s)."""
+    marker = tmp_path / "pwned"
+    path = tmp_path / "shell.pth"
+    torch.save({"state_dict": {}, "meta": {}, "x": RunsShellCommand(f"touch {marker}")}, path)
+    repo = Path(__file__).resolve().parents[2]
+    result = subprocess.run(
+        [sys.executable, "tools/test.py", "configs/solov2_demo.py", str(path)]
+        + ["--work-dir", str(tmp_path / "work")],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert f"error: Refused to load checkpoint '{path}'" in result.stderr
+    assert not marker.exists()

@@ -16,7 +16,7 @@ from mmengine.runner import Runner
 
 import solov2_plugin  # noqa: F401  (registers our modules, enables safe checkpoints)
 from solov2_plugin.apis.runner_config import LAUNCHERS, build_test_config
-from solov2_plugin.engine import UnsafeCheckpointError
+from solov2_plugin.engine import CorruptCheckpointError, UnsafeCheckpointError
 
 
 def parse_args() -> argparse.Namespace:
@@ -64,7 +64,7 @@ def main() -> int:
         return 2
     try:
         Runner.from_cfg(cfg).test()
-    except UnsafeCheckpointError as error:  # the checkpoint holds pickled code: refused
+    except (UnsafeCheckpointError, CorruptCheckpointError) as error:  # refused or unreadable
         print(f"error: {error}", file=sys.stderr)
         return 2
     return 0

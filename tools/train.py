@@ -18,7 +18,7 @@ from mmengine.runner import Runner
 
 import solov2_plugin  # noqa: F401  (registers our modules, enables safe checkpoints)
 from solov2_plugin.apis.runner_config import LAUNCHERS, build_train_config
-from solov2_plugin.engine import UnsafeCheckpointError
+from solov2_plugin.engine import CorruptCheckpointError, UnsafeCheckpointError
 from solov2_plugin.engine.cpu_distributed import join_cpu_process_group
 
 
@@ -69,7 +69,7 @@ def main() -> int:
     join_cpu_process_group(cfg)
     try:
         Runner.from_cfg(cfg).train()
-    except UnsafeCheckpointError as error:  # load_from (or an init_cfg) names such a file
+    except (UnsafeCheckpointError, CorruptCheckpointError) as error:  # load_from names one
         print(f"error: {error}", file=sys.stderr)
         return 2
     return 0

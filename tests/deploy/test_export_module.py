@@ -144,3 +144,31 @@ def test_refuses_a_graph_without_static_sizes(predictor):
         head.test_cfg = saved
     with pytest.raises(ValueError, match="SOLOv2DynamicHead"):
         SOLOv2ExportModule(torch.nn.Linear(2, 2))
+
+
+def test_mmdet_layout_head_matches_predict():
+    """mmdet's layout (level_resize='mmdet', square grids, mask stride 4) on a shrunk model."""
+    from mmdet.registry import MODELS
+    from mmdet.structures import DetDataSample
+    from mmengine.registry import init_default_scope
+
+    from solov2_plugin.apis import config_path
+    from solov2_plugin.benchmark.models import model_config
+
+    init_default_scope("mmdet")
+    cfg = model_config(config_path("solov2_r50_fpn_1x_coco.py"), shrink=True)
+    cfg.mask_head.num_classes = 3
+    cfg.test_cfg = dict(score_thr=0.0, filter_thr=0.0, max_per_img=5, nms_pre=50)
+    torch.manual_seed(0)
+    model = MODELS.build(cfg).eval()
+    image = torch.randint(0, 256, (1, 3, 96, 130), dtype=torch.uint8)
+    sample = DetDataSample(metainfo=dict(img_shape=(96, 130), ori_shape=(96, 130)))
+    module = SOLOv2ExportModule(model).eval()
+    with torch.no_grad():
+        data = model.data_preprocessor({"inputs": [image[0]], "data_samples": [sample]})
+        expected = model.predict(data["inputs"], data["data_samples"])[0].pred_instances
+        masks, labels, scores = module(image, torch.tensor([96, 130]))
+    assert len(expected) == 5
+    assert labels.tolist() == expected.labels.tolist()
+    torch.testing.assert_close(scores, expected.scores, rtol=0, atol=1e-6)
+    assert torch.equal(masks, expected.masks)

@@ -68,7 +68,7 @@ class UnsafeCheckpointError(pickle.UnpicklingError):
 
 
 class CorruptCheckpointError(ValueError):
-    """A checkpoint's pickle is malformed (torn, or not written by ``torch.save``)."""
+    """A checkpoint is truncated, empty or malformed (torn, or not written by ``torch.save``)."""
 
 
 def rebuild_history_buffer(
@@ -132,8 +132,7 @@ def load_from_local_safely(filename: str, map_location: Optional[Any] = None) ->
     Raises:
         FileNotFoundError: ``filename`` is not a file.
         UnsafeCheckpointError: The file names objects outside the allow-list.
-        CorruptCheckpointError: The file's pickle is malformed (other damage surfaces as
-            torch's own ``RuntimeError`` or ``EOFError``).
+        CorruptCheckpointError: The file is truncated, empty or malformed.
     """
     filename = osp.expanduser(filename)
     if not osp.isfile(filename):
@@ -144,6 +143,15 @@ def load_from_local_safely(filename: str, map_location: Optional[Any] = None) ->
     try:
         with torch.serialization.safe_globals([rebuild_history_buffer, *_numpy_safe_globals()]):
             return torch.load(filename, map_location=map_location, weights_only=True)
+    except (EOFError, RuntimeError) as err:
+        # torch's zip reader reports a torn file as a RuntimeError, an empty one as EOFError.
+        if isinstance(err, RuntimeError) and "PytorchStreamReader" not in str(err):
+            raise
+        raise CorruptCheckpointError(
+            f"Checkpoint '{filename}' cannot be read ({type(err).__name__}: "
+            f"{(str(err).strip().splitlines() or ['empty file'])[0]}): it is truncated or not a "
+            "file torch.save wrote."
+        ) from err
     except pickle.UnpicklingError as err:
         reason = _refusal_reason(str(err))
         if "global" not in str(err).lower():  # no code named: a torn or foreign file

@@ -50,9 +50,10 @@ def checkpoint_problem(path: str) -> Optional[str]:
         checkpoint = load_from_local_safely(path, map_location="cpu")
     except UnsafeCheckpointError:
         raise
-    except Exception as error:  # torch reports torn files as RuntimeError, EOFError, ...
-        first_line = (str(error).strip().splitlines() or [""])[0][:200]
-        return f"{type(error).__name__}: {first_line}" if first_line else type(error).__name__
+    except Exception as error:  # CorruptCheckpointError, or whatever else torch raises
+        cause = error.__cause__ or error  # torch's own error says what is torn
+        first_line = (str(cause).strip().splitlines() or [""])[0][:200]
+        return f"{type(cause).__name__}: {first_line}" if first_line else type(cause).__name__
     if not isinstance(checkpoint, dict) or not {"state_dict", "meta"} <= set(checkpoint):
         return "not a training checkpoint (no 'state_dict' and 'meta')"
     return None

@@ -357,7 +357,7 @@ class SOLOv2ExportModule(nn.Module):
         decayed, keep = self.matrix_nms(cand_probs > self.mask_thr, labels, scores, valid)
         ranked = torch.where(keep, decayed, torch.full_like(decayed, float("-inf")))
         num_out = min(self.max_per_img, self.nms_pre)
-        top_scores, order = ranked.topk(num_out)
+        _, order = ranked.topk(num_out)
         chosen = order[keep[order]]  # (R,) NonZero: R = kept candidates, at most max_per_img
         out_h, out_w = out_size[0].item(), out_size[1].item()
         torch._check(out_h > 0)

@@ -16,6 +16,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
+import mmcv
 import numpy as np
 import torch
 from mmcv.transforms import Compose
@@ -102,12 +103,17 @@ def as_bgr(image: np.ndarray, channel_order: str = "rgb") -> np.ndarray:
             f"An in-memory image must be a uint8 numpy array, got {kind}; scale it to 0..255 "
             "and convert it with `.astype(np.uint8)`, or pass the file path instead."
         )
+    given_shape = image.shape
     if image.ndim == 2:
         image = image[..., None]
-    if image.ndim != 3 or image.shape[2] not in (1, 3, 4) or min(image.shape[:2]) == 0:
+    if image.ndim != 3 or image.shape[2] not in (1, 3, 4):
         raise ValueError(
             f"An in-memory image must have shape (H, W, 3) (or (H, W), (H, W, 1), (H, W, 4)), "
-            f"got {image.shape}."
+            f"got {given_shape}."
+        )
+    if min(image.shape[:2]) == 0:
+        raise ValueError(
+            f"An in-memory image must be at least 1 x 1 pixel, got the empty shape {given_shape}."
         )
     if image.shape[2] == 1:
         image = np.repeat(image, 3, axis=2)
@@ -115,6 +121,38 @@ def as_bgr(image: np.ndarray, channel_order: str = "rgb") -> np.ndarray:
     if channel_order == "rgb":
         image = image[..., ::-1]
     return np.ascontiguousarray(image)
+
+
+def check_resizable(pipeline: Compose, shape: Tuple[int, int], source: str) -> None:
+    """Refuse an image that the pipeline's ``Resize`` steps would shrink to 0 pixels.
+
+    A keep-ratio resize of a thin strip (e.g. 1 x 600 into 256 x 256) rounds its short side
+    to 0, which OpenCV rejects with an error that names neither the image nor the cause.
+
+    Args:
+        pipeline (Compose): The test pipeline.
+        shape (tuple[int, int]): The image's ``(H, W)``.
+        source (str): The image's path, or a description of an in-memory image.
+
+    Raises:
+        ValueError: A resize step would make a side 0 px; names the shape and the fix.
+    """
+    height, width = shape
+    for step in pipeline.transforms:
+        scale = getattr(step, "scale", None)
+        if scale is None or not hasattr(step, "keep_ratio"):
+            continue
+        if step.keep_ratio:
+            new_width, new_height = mmcv.rescale_size((width, height), scale)
+        else:
+            new_width, new_height = scale
+        if min(new_width, new_height) < 1:
+            raise ValueError(
+                f"{source}: an image of shape ({height}, {width}) becomes "
+                f"{new_height} x {new_width} px after the test pipeline's resize to {scale}: "
+                "its aspect ratio is too extreme. Crop it, or pad its short side, first."
+            )
+        height, width = new_height, new_width
 
 
 def _is_loading_step(step: dict) -> bool:
@@ -352,6 +390,7 @@ class SOLOv2Predictor:
         else:
             bgr = as_bgr(image, channel_order)
             path = None
+        check_resizable(self.pipeline, bgr.shape[:2], path or f"image {index}")
         results = {
             "img": bgr,
             "img_shape": bgr.shape[:2],

@@ -7,6 +7,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
+from mmcv.transforms import Compose
 
 from solov2_plugin.apis import (
     SOLOv2Predictor,
@@ -14,7 +15,7 @@ from solov2_plugin.apis import (
     det_inferencer_config,
     read_image,
 )
-from solov2_plugin.apis.predictor import as_bgr, in_memory_test_pipeline
+from solov2_plugin.apis.predictor import as_bgr, check_resizable, in_memory_test_pipeline
 from solov2_plugin.structures import masks_to_boxes
 
 REPO = Path(__file__).resolve().parents[2]
@@ -202,3 +203,26 @@ def test_class_names_from_checkpoint_then_config() -> None:
     assert class_names_from({}, Config({}), 2) == ("class_0", "class_1")
     with pytest.raises(ValueError, match="names 5 classes .* predicts 3"):
         class_names_from({}, cfg, 3)
+
+
+@pytest.mark.parametrize(
+    "shape, scale, keep_ratio, refused",
+    [
+        ((1, 600), (256, 256), True, True),  # 600 -> 256: 1 * 0.427 rounds to 0 px
+        ((2, 1000), (256, 256), True, False),  # 2 * 0.256 = 0.512 rounds to 1 px
+        ((1, 600), (256, 256), False, False),  # a fixed size never shrinks to 0
+    ],
+)
+def test_check_resizable_refuses_images_resized_to_nothing(shape, scale, keep_ratio, refused):
+    pipeline = Compose([dict(type="mmdet.Resize", scale=scale, keep_ratio=keep_ratio)])
+    if not refused:
+        check_resizable(pipeline, shape, "strip.png")
+        return
+    expected = r"strip.png: an image of shape \(1, 600\) becomes 0 x 256"
+    with pytest.raises(ValueError, match=expected):
+        check_resizable(pipeline, shape, "strip.png")
+
+
+def test_empty_array_is_refused_with_its_own_shape():
+    with pytest.raises(ValueError, match=r"at least 1 x 1 pixel, got the empty shape \(0, 0\)"):
+        as_bgr(np.zeros((0, 0), np.uint8))

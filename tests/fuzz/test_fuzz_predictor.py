@@ -134,22 +134,11 @@ def test_malformed_arrays_name_the_problem_many(fault: str, data, predictor, fuz
     fuzz_tally.record(f"predictor {kind}", check_array(predictor, kind, array, valid=False))
 
 
-# The demo config resizes to fit 256 x 256 keeping the ratio: a 1 x 600 strip becomes
-# 0 x 256, which mmcv's imresize passes to cv2.resize (cv2.error, not a clear message).
-THIN_STRIP_BUG = pytest.mark.xfail(
-    strict=True,
-    raises=cv2.error,
-    reason="solov2_plugin/apis/predictor.py SOLOv2Predictor._prepare: the test pipeline's "
-    "Resize rounds a thin strip's short side to 0 px and cv2.resize raises cv2.error; check "
-    "the resized size (mmcv.rescale_size) and raise ValueError naming the shape",
-)
-
-
 @pytest.mark.parametrize(
     "shape",
     [
-        pytest.param((1, 600, 3), marks=THIN_STRIP_BUG),
-        pytest.param((600, 1, 3), marks=THIN_STRIP_BUG),
+        (1, 600, 3),
+        (600, 1, 3),
         (2, 1000, 3),
     ],
 )

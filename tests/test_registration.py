@@ -22,7 +22,14 @@ OUR_NAMES = {
         "ChannelLayerNorm",
     ],
     "TASK_UTILS": ["SOLOv2CenterRegionAssigner", "SOLOv2MaskExtentAssigner"],
-    "HOOKS": ["ClassCountCheckHook", "GTPredOverlayHook", "RecordBatchImagesHook"],
+    "HOOKS": [
+        "AtomicCheckpointHook",
+        "ClassCountCheckHook",
+        "GTPredOverlayHook",
+        "PortableCheckpointHook",
+        "RandomStateCheckpointHook",
+        "RecordBatchImagesHook",
+    ],
     "OPTIM_WRAPPERS": ["NonFiniteLossOptimWrapper", "NonFiniteLossAmpOptimWrapper"],
 }
 REGISTRIES = {

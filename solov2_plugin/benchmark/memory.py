@@ -700,12 +700,20 @@ def plot_memory(reports: Sequence[Union[MemoryReport, dict]], path: str) -> None
         stderr = row.get("growth_stderr_mib_per_100")
         if stderr is not None and growth is not None:
             shown += f" ± {stderr:.2f}"
-        label = row["settings"].get("num_workers")
-        workers = "" if label is None else f", {label} workers"
+        settings = row["settings"]
+        workers = ""
+        if settings.get("num_workers") is not None:
+            every = settings.get("val_interval") or 0
+            validation = f"validation every {every}" if every else "no validation"
+            workers = f", {settings['num_workers']} workers, {validation}"
         axis.set_title(
             f"{row['kind']}{workers}: {shown} MiB / 100 steps (second half), {row['verdict']}",
             fontsize=10,
         )
+        low, high = float(min(rss.min(), peak.min())), float(max(rss.max(), peak.max()))
+        if high - low < 20.0:  # at least 20 MiB tall, so that a flat line looks flat
+            middle = (low + high) / 2.0
+            axis.set_ylim(middle - 10.0, middle + 10.0)
         axis.set_xlabel("step")
         axis.set_ylabel("MiB")
         axis.grid(alpha=0.3)

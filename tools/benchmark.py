@@ -7,6 +7,10 @@ Usage::
                                     [--batch N] [--json PATH] [--variants all]
     python tools/benchmark.py model --scaling --json scaling.json --plot scaling.png
     python tools/benchmark.py plot scaling.json docs/benchmarks_scaling.png
+    python tools/benchmark.py memory --checkpoint CKPT [--steps 1000] [--num-workers 0 2]
+                                     [--val-interval 250] [--threads 1] [--json PATH] [--plot PNG]
+    python tools/benchmark.py export --config CFG --checkpoint CKPT [--onnx PATH]
+                                     [--images ...] [--threads 2] [--json PATH]
 
 See ``python tools/benchmark.py SUBCOMMAND --help`` and ``docs/benchmarks.md``.
 """

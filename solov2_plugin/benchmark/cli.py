@@ -6,6 +6,9 @@ Sub-commands:
 - ``model``: mmdet's SOLOv2 against ours (see :mod:`.model_bench`); with
   ``--scaling``, the sweep over instances and image sizes (see :mod:`.scaling`).
 - ``plot``: draw a ``--scaling`` JSON into a PNG.
+- ``memory``: RSS over 1,000 inference images and training iterations, flat or growing
+  (see :mod:`.memory`).
+- ``export``: onnxruntime (CPU) against PyTorch eager per image (see :mod:`.export_bench`).
 
 Each sub-command registers itself in ``COMMANDS`` with a function that adds
 its arguments and one that runs it and returns the exit status.
@@ -221,6 +224,25 @@ COMMANDS["model"] = Command(
 COMMANDS["plot"] = Command("draw a --scaling JSON into a PNG", _add_plot_arguments, _run_plot)
 
 
+def _add_memory_arguments(parser: argparse.ArgumentParser) -> None:
+    from .memory import add_memory_arguments
+
+    add_memory_arguments(parser)
+
+
+def _run_memory(args: argparse.Namespace) -> int:
+    from .memory import run_memory_command
+
+    return run_memory_command(args)
+
+
+COMMANDS["memory"] = Command(
+    "RSS over 1,000 inference images and training iterations: flat or growing",
+    _add_memory_arguments,
+    _run_memory,
+)
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Entry point; returns the exit status."""
     parser = argparse.ArgumentParser(description="Benchmarks of solov2_plugin.")
@@ -229,3 +251,22 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         command.add_arguments(commands.add_parser(name, help=command.help))
     args = parser.parse_args(argv)
     return COMMANDS[args.command].run(args)
+
+
+def _add_export_arguments(parser: argparse.ArgumentParser) -> None:
+    from .export_bench import add_export_arguments
+
+    add_export_arguments(parser)
+
+
+def _run_export(args: argparse.Namespace) -> int:
+    from .export_bench import run_export_command
+
+    return run_export_command(args)
+
+
+COMMANDS["export"] = Command(
+    "onnxruntime (CPU) vs PyTorch eager latency per image, with their agreement",
+    _add_export_arguments,
+    _run_export,
+)

@@ -148,7 +148,7 @@ def test_scaling_sweep_and_plot(tmp_path):
 
 
 def test_loading_command_runs_and_reports_rates(capsys):
-    assert set(COMMANDS) == {"loading", "model", "plot"}
+    assert set(COMMANDS) == {"loading", "model", "plot", "memory", "export"}
     argv = ["loading", "--height", "48", "--width", "96", "--instances", "6"]
     assert main(argv + ["--samples", "2", "--repeats", "1"]) == 0
     out = capsys.readouterr().out

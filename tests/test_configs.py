@@ -78,11 +78,13 @@ def inputs(model, training):
         2,
         [(3, 96, 160), (3, 64, 128)],
         num_items=[4, 0],
-        num_classes=model.mask_head.num_classes,
+        # mmdet draws labels from 1..num_classes-1 (numpy's randint excludes the top): one
+        # more, shifted down, gives ours, 0..K-1 (a one-class config gets label 0).
+        num_classes=model.mask_head.num_classes + 1,
         with_mask=True,
     )
     for sample in data["data_samples"]:
-        sample.gt_instances.labels -= 1  # demo labels start at 1; ours at 0
+        sample.gt_instances.labels -= 1
     return model.data_preprocessor(data, training)
 
 

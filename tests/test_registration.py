@@ -26,9 +26,11 @@ OUR_NAMES = {
         "AtomicCheckpointHook",
         "ClassCountCheckHook",
         "GTPredOverlayHook",
+        "IterationDurationHook",
         "PortableCheckpointHook",
         "RandomStateCheckpointHook",
         "RecordBatchImagesHook",
+        "WallTimeBudgetHook",
     ],
     "OPTIM_WRAPPERS": ["NonFiniteLossOptimWrapper", "NonFiniteLossAmpOptimWrapper"],
 }
@@ -56,6 +58,16 @@ def test_our_name_resolves_to_our_module(registry_name, name):
 @pytest.mark.parametrize("name", MMDET_NAMES)
 def test_mmdet_names_still_resolve_to_mmdet(name):
     assert MODELS.get(name).__module__.startswith("mmdet.")
+
+
+@pytest.mark.parametrize("registry_name", list(OUR_NAMES))
+def test_our_names_shadow_no_mmengine_name(registry_name):
+    """mmdet's registries look a name up before their mmengine parent's: ours must be new."""
+    parent = REGISTRIES[registry_name].parent
+    if parent is None:
+        return
+    shadowing = [name for name in OUR_NAMES[registry_name] if name in parent.module_dict]
+    assert not shadowing, f"{registry_name}: {shadowing} would replace mmengine's"
 
 
 def test_every_registered_module_of_ours_is_listed():

@@ -6,9 +6,11 @@
 - post-processing (pure, numpy): :func:`fuse_instances`, :func:`clean_label_image`,
   :func:`edge_flags`, :func:`drop_edge_objects`, :func:`instances_to_label_image`;
 - measurements: :func:`measure_instances`, :func:`write_measurements_csv`, :data:`COLUMNS`;
-- frame series and large images: :func:`predict_series`, :func:`predict_tiled`.
+- frame series and large images: :func:`predict_series`, :func:`predict_tiled`;
+- wall-time budgets: the hooks of :mod:`.budget_training` (registered on import).
 """
 
+from . import budget_training  # noqa: F401  (registers WallTimeBudgetHook, IterationDurationHook)
 from .config import config_path, list_configs
 from .data_overrides import merge_cfg_options
 from .label_image import (

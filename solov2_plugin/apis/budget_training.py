@@ -238,7 +238,7 @@ def train_for_budget(cfg: Config) -> List[CurvePoint]:
 
 
 @HOOKS.register_module()
-class IterationTimerHook(Hook):
+class IterationDurationHook(Hook):
     """Record the wall time of every training iteration (data waiting included).
 
     Attributes:
@@ -294,12 +294,12 @@ def probe_seconds_per_iter(cfg: Config, probe_iters: int = 8, skip: int = 2) -> 
     probe.custom_hooks = [
         hook
         for hook in probe.get("custom_hooks", [])
-        if hook.get("type") not in ("WallTimeBudgetHook", "IterationTimerHook")
-    ] + [dict(type="IterationTimerHook")]
+        if hook.get("type") not in ("WallTimeBudgetHook", "IterationDurationHook")
+    ] + [dict(type="IterationDurationHook")]
     probe.work_dir = str(Path(cfg.work_dir) / "probe")
     runner = Runner.from_cfg(probe)
     runner.train()
-    timer = next(hook for hook in runner.hooks if isinstance(hook, IterationTimerHook))
+    timer = next(hook for hook in runner.hooks if isinstance(hook, IterationDurationHook))
     durations = sorted(timer.durations[skip:])
     return durations[len(durations) // 2]
 

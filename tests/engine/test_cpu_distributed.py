@@ -187,3 +187,60 @@ def _free_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(torch.cuda.is_available(), reason="the CPU path: this machine has CUDA")
+def test_two_processes_killed_and_resumed_end_bit_identical(tmp_path):
+    """2 processes, SIGKILLed after iteration 3 (epoch 2's first), resumed with --resume auto.
+
+    The runs of ``_DETERMINISTIC`` draw no random numbers (no flips, no shuffling), so the
+    resumed run must end with exactly the weights of an uninterrupted one.
+    """
+    config = tmp_path / "crash_config.py"
+    record = tmp_path / "crashes.txt"
+    config.write_text(
+        f"_base_ = [{str(REPO / 'configs' / 'solov2_demo.py')!r}]\n"
+        "custom_imports = dict(imports=['solov2_plugin', 'solov2_plugin.testing.crash_hook'],"
+        " allow_failed_imports=False)\n"
+        "custom_hooks = [dict(type='ClassCountCheckHook'), dict(type='RecordBatchImagesHook'),"
+        " dict(type='RandomStateCheckpointHook'), dict(type='PortableCheckpointHook'),"
+        f" dict(type='CrashAtPointsHook', points=['train_iter:3'], record={str(record)!r})]\n"
+    )
+    options = [
+        "train_dataloader.batch_size=2",
+        "train_dataloader.dataset.indices=8",
+        "train_cfg.max_epochs=2",
+        "default_hooks.checkpoint.interval=1",
+    ]
+
+    def launch(config_path, work_dir, extra=()):
+        env = {**os.environ, "PYTHON": sys.executable, "PORT": str(_free_port())}
+        command = ["bash", "tools/dist_train.sh", str(config_path), "2", *extra]
+        command += ["--work-dir", str(work_dir), "--cfg-options", *_DETERMINISTIC, *options]
+        return subprocess.run(
+            command, cwd=REPO, capture_output=True, text=True, timeout=600, env=env
+        )
+
+    reference = launch(REPO / "configs" / "solov2_demo.py", tmp_path / "reference")
+    assert reference.returncode == 0, (reference.stdout + reference.stderr)[-3000:]
+    killed = launch(config, tmp_path / "crashed")
+    assert killed.returncode != 0, (killed.stdout + killed.stderr)[-3000:]
+    assert record.read_text().split() == ["train_iter:3"]
+    assert (tmp_path / "crashed" / "epoch_1.pth").is_file()
+    assert not (tmp_path / "crashed" / "epoch_2.pth").exists()
+
+    resumed = launch(config, tmp_path / "crashed", ["--resume", "auto"])
+    output = resumed.stdout + resumed.stderr
+    assert resumed.returncode == 0, output[-3000:]
+    assert "Distributed training: True" in output
+    assert re.search(r"resumed epoch: 1, iter: 2", output), output[-3000:]
+    assert re.findall(r"Epoch\(train\)\s*\[(\d)\]\[\s*(\d)/2\]", output) == [("2", "1"), ("2", "2")]
+    expected = torch.load(tmp_path / "reference" / "epoch_2.pth", weights_only=True)
+    actual = torch.load(tmp_path / "crashed" / "epoch_2.pth", weights_only=True)
+    differing = [
+        key
+        for key, value in expected["state_dict"].items()
+        if not torch.equal(value, actual["state_dict"][key])
+    ]
+    assert not differing, f"{len(differing)} tensors differ, e.g. {differing[:3]}"

@@ -9,7 +9,9 @@
 # (or call solov2_plugin.apis.recipes.custom_config, which does both in one step).
 # Measured on a real data set (HeLa nuclei, 14 training images): docs/results.md, with the
 # ablations run so far and the ones still to run.
-_base_ = ["./solov2_x50.py"]
+# The model is the demo's (half-width ResNet-18, GN, 64-channel FPN and head); what follows
+# is what differs for real small data.
+_base_ = ["./solov2_demo.py"]
 
 classes = ("object",)  # replace with --cfg-options classes="['a','b']"
 data_root = "data/custom/"  # replace with --cfg-options data_root=path/ (holds train/, val/)
@@ -20,39 +22,13 @@ max_iters = 900  # at batch 2; 640 px took 2.3 s an iteration on one thread (doc
 warmup_iters = 50
 val_interval = 100
 
-norm_cfg = dict(type="GN", num_groups=16, requires_grad=True)
 model = dict(
-    backbone=dict(
-        _delete_=True,
-        type="ResNet",
-        depth=18,
-        base_channels=32,  # half of ResNet-18's width: 32, 64, 128, 256 channels
-        num_stages=4,
-        out_indices=(0, 1, 2, 3),
-        frozen_stages=-1,
-        norm_cfg=norm_cfg,
-        norm_eval=False,
-        style="pytorch",
-        init_cfg=None,  # from scratch: nothing is fetched
-    ),
-    neck=dict(
-        in_channels=[32, 64, 128, 256],
-        out_channels=64,
-        norm_cfg=norm_cfg,
-        act_cfg=dict(type="GELU"),
-    ),
     mask_head=dict(
         num_classes=len(classes),
-        in_channels=64,
-        feat_channels=64,
-        stacked_convs=2,
         # mmdet's SOLOv2-light ranges (for 448-768 px inputs) and grids; the analysis
         # replaces both with ranges fitted to the measured object sizes.
         scale_ranges=((1, 56), (28, 112), (56, 224), (112, 448), (224, 896)),
         num_grids=(40, 36, 24, 16, 12),
-        norm_cfg=norm_cfg,
-        mask_feature_head=dict(in_channels=64, mid_channels=32, out_channels=64, norm_cfg=norm_cfg),
-        loss_mask=dict(loss_weight=3.0),
     ),
 )
 
@@ -99,12 +75,6 @@ train_cfg = dict(
 )
 val_cfg = dict(type="ValLoop")
 test_cfg = dict(type="TestLoop")
-optim_wrapper = dict(
-    _delete_=True,
-    type="NonFiniteLossOptimWrapper",  # a NaN or Inf loss skips its step (see solov2_x50.py)
-    optimizer=dict(type="AdamW", lr=2e-3, weight_decay=0.05),
-    clip_grad=dict(max_norm=35, norm_type=2),
-)
 # Linear warm-up, then cosine decay to 5 % of the rate, both by iteration.
 param_scheduler = [
     dict(type="LinearLR", start_factor=0.1, by_epoch=False, begin=0, end=warmup_iters),
@@ -120,7 +90,6 @@ param_scheduler = [
 default_hooks = dict(
     logger=dict(type="LoggerHook", interval=20),
     checkpoint=dict(
-        type="CheckpointHook",
         by_epoch=False,
         interval=val_interval,
         max_keep_ckpts=2,
@@ -135,6 +104,8 @@ log_processor = dict(by_epoch=False)
 custom_hooks = [
     dict(type="ClassCountCheckHook"),
     dict(type="RecordBatchImagesHook"),
+    dict(type="RandomStateCheckpointHook"),
+    dict(type="PortableCheckpointHook"),
     dict(
         type="EMAHook",
         ema_type="ExpMomentumEMA",
@@ -144,4 +115,3 @@ custom_hooks = [
         priority=49,
     ),
 ]
-randomness = dict(seed=0)

@@ -145,6 +145,11 @@ def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--scaling-sizes", default="512,768,1024,1536,2048", help="square sides")
     parser.add_argument("--plot", metavar="PNG", help="with --scaling: also draw the sweep")
+    parser.add_argument(
+        "--profile",
+        metavar="DIR",
+        help="also write a torch.profiler table of every measure of each model to DIR",
+    )
 
 
 def _run_model(args: argparse.Namespace) -> int:
@@ -165,6 +170,7 @@ def _run_model(args: argparse.Namespace) -> int:
             measures=_names(args.measures, MEASURES, "--measures"),
             seed=args.seed,
             category_bias=args.category_bias,
+            profile_dir=args.profile,
         )
         if args.scaling:
             report = run_scaling(

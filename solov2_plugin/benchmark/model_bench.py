@@ -21,6 +21,7 @@ import copy
 import os
 import platform
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
@@ -36,6 +37,7 @@ from .models import (
     pytorch_focal_loss_for_mmdet,
     synthetic_batch,
 )
+from .profiling import profile_call
 
 VARIANTS = ("bf16", "channels_last", "compile", "cudagraphs")
 MEASURES = ("inference", "forward", "train_step", "targets_losses")
@@ -59,6 +61,8 @@ class ModelBenchConfig:
         seed (int): Seed of weights and scene.
         category_bias (float): Bias of the category logits (-2.3: about 100
             detections on a crowded image; lower: fewer candidates).
+        profile_dir (str, optional): Also write a ``torch.profiler`` table of
+            every measure of each model there (``{model}_{measure}.txt``).
     """
 
     device: str = "cpu"
@@ -73,6 +77,7 @@ class ModelBenchConfig:
     measures: List[str] = field(default_factory=lambda: list(MEASURES))
     seed: int = 0
     category_bias: float = CATEGORY_BIAS
+    profile_dir: Optional[str] = None
 
     def check(self) -> None:
         """Raise ``ValueError`` naming the bad setting."""
@@ -122,6 +127,7 @@ def _train_step(model: nn.Module, inputs: Tensor, samples: list) -> Callable[[],
 
 
 def _measure_model(
+    model_name: str,
     model: nn.Module,
     inputs: Tensor,
     samples: list,
@@ -129,8 +135,9 @@ def _measure_model(
     device: torch.device,
     loss_context: Callable[[], contextlib.AbstractContextManager],
     log: Callable[[str], None],
+    profiles: Dict[str, dict],
 ) -> Dict[str, Measurement]:
-    """Time the requested measures of one model."""
+    """Time the requested measures of one model (profile them into ``profiles`` if asked)."""
     metas = [sample.metainfo for sample in samples]
     gts = [sample.gt_instances for sample in samples]
     forward = _forward(model)
@@ -140,6 +147,10 @@ def _measure_model(
         if name in cfg.measures:
             out[name] = measure(fn, device, cfg.warmup, cfg.repeats)
             log(f"    {name:<15} {out[name].median_ms:10.1f} ms")
+            if cfg.profile_dir:
+                path = Path(cfg.profile_dir) / f"{model_name}_{name}.txt"
+                title = f"{model_name} {name}: {cfg.size[0]}x{cfg.size[1]}, batch {cfg.batch}"
+                profiles[name] = profile_call(fn, device, path, f"{title}, {cfg.instances} inst.")
 
     model.eval()
     with torch.no_grad():
@@ -281,10 +292,14 @@ def run_model_benchmark(
     )
 
     results: Dict[str, Dict[str, Measurement]] = {}
+    profiles: Dict[str, Dict[str, dict]] = {}
     for name, model in (("mmdet", reference), ("ours", ours)):
         log(f"  {name}:")
         context = loss_context if name == "mmdet" else contextlib.nullcontext
-        results[name] = _measure_model(model, inputs, samples, cfg, device, context, log)
+        profiles[name] = {}
+        results[name] = _measure_model(
+            name, model, inputs, samples, cfg, device, context, log, profiles[name]
+        )
 
     variants: Dict[str, Dict[str, object]] = {}
     for name in cfg.variants:
@@ -324,6 +339,7 @@ def run_model_benchmark(
         ),
         agreement=agreement,
         variants=variants,
+        profiles=profiles,
     )
 
 

@@ -7,6 +7,7 @@ sweep goes on. :func:`plot_scaling` draws the JSON into one PNG.
 """
 
 import contextlib
+import dataclasses
 from typing import Callable, Dict, List, Optional, Sequence
 
 import torch
@@ -43,6 +44,7 @@ def run_scaling(
     plan = [("instances", k, tuple(cfg.size)) for k in instances]
     plan += [("size", cfg.instances, (side, side)) for side in sizes]
     points: List[Dict[str, object]] = []
+    unprofiled = dataclasses.replace(cfg, profile_dir=None)  # a sweep is timed, not profiled
     for sweep, num, size in plan:
         log(f"  {sweep} sweep: {num} instances, {size[0]}x{size[1]}")
         inputs, samples = synthetic_batch(cfg.batch, size, num, device, cfg.seed)
@@ -51,7 +53,7 @@ def run_scaling(
             context = mmdet_context if name == "mmdet" else contextlib.nullcontext
             try:
                 measured = _measure_model(
-                    model, inputs, samples, cfg, device, context, lambda line: None
+                    name, model, inputs, samples, unprofiled, device, context, lambda _: None, {}
                 )
                 point["measures"] = {key: value.as_dict() for key, value in measured.items()}
                 summary = ", ".join(f"{k} {v.median_ms:.1f} ms" for k, v in measured.items())

@@ -12,6 +12,7 @@ from solov2_plugin.benchmark import compare_detections, measure
 from solov2_plugin.benchmark.cli import COMMANDS, main
 from solov2_plugin.benchmark.measure import peak_memory, ratio
 from solov2_plugin.benchmark.model_bench import ModelBenchConfig, format_report, run_model_benchmark
+from solov2_plugin.benchmark.profiling import profile_call
 
 CPU = torch.device("cpu")
 
@@ -156,3 +157,45 @@ def test_loading_command_runs_and_reports_rates(capsys):
     for row in ("LoadSeedInstanceMasks", "LoadImageFromFile + LoadSeedInstanceMasks", "from RLE"):
         assert row in out
     assert out.count("samples/s") == 4
+
+
+def test_profile_call_counts_calls_and_writes_the_cpu_table(tmp_path):
+    matrix = torch.ones(64, 64)
+    calls = []
+
+    def work():
+        calls.append(1)
+        return (matrix @ matrix).sum()
+
+    path = tmp_path / "sub" / "work.txt"
+    summary = profile_call(work, CPU, path, "a title", steps=4)
+    assert len(calls) == 4
+    text = path.read_text()
+    assert text.startswith("a title\n4 calls profiled; per call:")
+    # A CPU run has one table, by self CPU time, and the 4 matmuls are in it.
+    assert "## By self_cpu_time_total" in text and "self_device_time_total" not in text
+    row = next(line for line in text.splitlines() if line.strip().startswith("aten::mm"))
+    assert row.split()[-1] == "4"
+    assert summary["device_ms"] == 0 and summary["launches"] == 0 and summary["syncs"] == 0
+    assert summary["wall_ms"] > 0
+
+
+def test_model_command_profile_writes_one_table_per_model_and_measure(tmp_path):
+    argv = ["model", "--shrink", "--size", "64", "64", "--instances", "3", "--warmup", "0"]
+    argv += ["--repeats", "1", "--measures", "forward,targets_losses", "--category-bias", "-3"]
+    argv += ["--profile", str(tmp_path / "prof"), "--json", str(tmp_path / "bench.json")]
+    assert main(argv) == 0
+    names = sorted(path.name for path in (tmp_path / "prof").iterdir())
+    assert names == [
+        "mmdet_forward.txt",
+        "mmdet_targets_losses.txt",
+        "ours_forward.txt",
+        "ours_targets_losses.txt",
+    ]
+    report = json.loads((tmp_path / "bench.json").read_text())
+    assert set(report["profiles"]["ours"]) == {"forward", "targets_losses"}
+    assert (
+        (tmp_path / "prof" / "ours_forward.txt")
+        .read_text()
+        .startswith("ours forward: 64x64, batch 1, 3 inst.")
+    )

@@ -11,7 +11,7 @@ import statistics
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable, List, Optional
+from typing import Callable, Dict, List, Optional
 
 import torch
 
@@ -108,6 +108,63 @@ def peak_memory(fn: Callable[[], object], device: torch.device) -> tuple:
     return peak, peak - before, "rss_lifetime"
 
 
+def measure_interleaved(
+    fns: Dict[str, Callable[[], object]],
+    device: torch.device,
+    warmup: int = 1,
+    repeats: int = 3,
+    memory: bool = True,
+) -> Dict[str, Measurement]:
+    """Time several callables in turns, so that each sees the same conditions.
+
+    Round ``r`` calls every callable once, in the given order on even rounds
+    and reversed on odd ones; a slow spell of the machine (another process,
+    clock changes, a busy host thread feeding the GPU) then lands on all of
+    them instead of on whichever was measured at the time.
+
+    Args:
+        fns (dict[str, Callable[[], object]]): The work to measure, by name
+            (results are dropped).
+        device (torch.device): Where it runs; CUDA calls are synchronised.
+        warmup (int): Untimed rounds first. Defaults to 1.
+        repeats (int): Timed rounds (>= 1). Defaults to 3.
+        memory (bool): Also run one extra call of each for its peak memory.
+            Defaults to True.
+
+    Returns:
+        dict[str, Measurement]: Median and fastest time, peak memory, by name.
+
+    Raises:
+        ValueError: If ``repeats`` < 1 or ``warmup`` < 0.
+    """
+    if repeats < 1 or warmup < 0:
+        raise ValueError(f"measure: need repeats >= 1 and warmup >= 0, got {repeats}, {warmup}.")
+    names = list(fns)
+    for _ in range(warmup):
+        for name in names:
+            fns[name]()
+    times: Dict[str, List[float]] = {name: [] for name in names}
+    for round_index in range(repeats):
+        for name in names if round_index % 2 == 0 else reversed(names):
+            synchronize(device)
+            start = time.perf_counter()
+            fns[name]()
+            synchronize(device)
+            times[name].append(time.perf_counter() - start)
+    results = {}
+    for name in names:
+        peak, delta, kind = peak_memory(fns[name], device) if memory else (0, 0, "none")
+        results[name] = Measurement(
+            median_ms=statistics.median(times[name]) * 1000,
+            min_ms=min(times[name]) * 1000,
+            repeats=repeats,
+            peak_bytes=int(peak),
+            peak_delta_bytes=int(delta),
+            peak_kind=kind,
+        )
+    return results
+
+
 def measure(
     fn: Callable[[], object],
     device: torch.device,
@@ -117,40 +174,12 @@ def measure(
 ) -> Measurement:
     """Warm up, time ``repeats`` calls of ``fn`` and measure its peak memory.
 
-    Args:
-        fn (Callable[[], object]): The work to measure (its result is dropped).
-        device (torch.device): Where it runs; CUDA calls are synchronised.
-        warmup (int): Untimed calls first. Defaults to 1.
-        repeats (int): Timed calls (>= 1). Defaults to 3.
-        memory (bool): Also run one extra call for the peak memory.
-            Defaults to True.
+    One callable of :func:`measure_interleaved` (same arguments and errors).
 
     Returns:
         Measurement: Median and fastest time, peak memory.
-
-    Raises:
-        ValueError: If ``repeats`` < 1 or ``warmup`` < 0.
     """
-    if repeats < 1 or warmup < 0:
-        raise ValueError(f"measure: need repeats >= 1 and warmup >= 0, got {repeats}, {warmup}.")
-    for _ in range(warmup):
-        fn()
-    times: List[float] = []
-    for _ in range(repeats):
-        synchronize(device)
-        start = time.perf_counter()
-        fn()
-        synchronize(device)
-        times.append(time.perf_counter() - start)
-    peak, delta, kind = peak_memory(fn, device) if memory else (0, 0, "none")
-    return Measurement(
-        median_ms=statistics.median(times) * 1000,
-        min_ms=min(times) * 1000,
-        repeats=repeats,
-        peak_bytes=int(peak),
-        peak_delta_bytes=int(delta),
-        peak_kind=kind,
-    )
+    return measure_interleaved(dict(fn=fn), device, warmup, repeats, memory)["fn"]
 
 
 def ratio(numerator: Optional[float], denominator: Optional[float]) -> Optional[float]:

@@ -22,13 +22,13 @@ import os
 import platform
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import torch
 from torch import Tensor, nn
 
 from .agreement import compare_detections
-from .measure import Measurement, measure, ratio
+from .measure import Measurement, measure, measure_interleaved, ratio
 from .models import (
     CATEGORY_BIAS,
     build_model_pair,
@@ -119,60 +119,108 @@ def _train_step(model: nn.Module, inputs: Tensor, samples: list) -> Callable[[],
     def step() -> None:
         losses = model.loss(inputs, samples)
         total = sum(value for key, value in losses.items() if "loss" in key)
-        optimizer.zero_grad(set_to_none=True)
         total.backward()
         optimizer.step()
+        # Freed here, not before the next step: the other model's turn runs in between.
+        optimizer.zero_grad(set_to_none=True)
 
     return step
 
 
-def _measure_model(
-    model_name: str,
-    model: nn.Module,
+LOSS_MEASURES = ("train_step", "targets_losses")
+
+
+@contextlib.contextmanager
+def _measured_call(
+    model: nn.Module, inputs: Tensor, samples: list, measure_name: str
+) -> Iterator[Callable[[], object]]:
+    """The work of one measure for ``model``, with the model in the right mode meanwhile.
+
+    ``train_step`` runs in training mode with gradients (they are dropped on
+    exit); the other measures run in evaluation mode under ``torch.no_grad``.
+    ``targets_losses`` computes the head outputs once, on entry.
+    """
+    if measure_name == "train_step":
+        model.train()
+        try:
+            yield _train_step(model, inputs, samples)
+        finally:
+            model.zero_grad(set_to_none=True)
+            model.eval()
+        return
+    model.eval()
+    forward = _forward(model)
+    with torch.no_grad():
+        if measure_name == "inference":
+            yield lambda: model.predict(inputs, samples)
+        elif measure_name == "forward":
+            yield lambda: forward(inputs)
+        else:
+            head_outs = forward(inputs)
+            gts = [sample.gt_instances for sample in samples]
+            metas = [sample.metainfo for sample in samples]
+            yield lambda: model.mask_head.loss_by_feat(
+                *head_outs, batch_gt_instances=gts, batch_img_metas=metas
+            )
+
+
+def _profile_title(cfg: ModelBenchConfig, model_name: str, measure_name: str) -> str:
+    height, width = cfg.size
+    return (
+        f"{model_name} {measure_name}: {height}x{width}, batch {cfg.batch}, {cfg.instances} inst."
+    )
+
+
+def _measure_models(
+    models: Dict[str, nn.Module],
     inputs: Tensor,
     samples: list,
     cfg: ModelBenchConfig,
     device: torch.device,
     loss_context: Callable[[], contextlib.AbstractContextManager],
     log: Callable[[str], None],
-    profiles: Dict[str, dict],
-) -> Dict[str, Measurement]:
-    """Time the requested measures of one model (profile them into ``profiles`` if asked)."""
-    metas = [sample.metainfo for sample in samples]
-    gts = [sample.gt_instances for sample in samples]
-    forward = _forward(model)
-    out: Dict[str, Measurement] = {}
+) -> Tuple[Dict[str, Dict[str, Measurement]], Dict[str, Dict[str, dict]]]:
+    """Time the requested measures of the models, in turns (see :func:`measure_interleaved`).
 
-    def timed(name: str, fn: Callable[[], object]) -> None:
-        if name in cfg.measures:
-            out[name] = measure(fn, device, cfg.warmup, cfg.repeats)
-            log(f"    {name:<15} {out[name].median_ms:10.1f} ms")
-            if cfg.profile_dir:
-                path = Path(cfg.profile_dir) / f"{model_name}_{name}.txt"
-                title = f"{model_name} {name}: {cfg.size[0]}x{cfg.size[1]}, batch {cfg.batch}"
-                profiles[name] = profile_call(fn, device, path, f"{title}, {cfg.instances} inst.")
+    Args:
+        models (dict[str, nn.Module]): The models by name (one model: plain timing).
+        inputs (Tensor): Batch inputs, shape (N, 3, H, W).
+        samples (list): Their data samples with ground truth.
+        cfg (ModelBenchConfig): Measures, warm-up, repeats, ``profile_dir``.
+        device (torch.device): Where they run.
+        loss_context (Callable): Context entered around the loss measures
+            (mmdet's focal-loss fallback; it touches no other model).
+        log (Callable[[str], None]): Progress lines.
 
-    model.eval()
-    with torch.no_grad():
-        timed("inference", lambda: model.predict(inputs, samples))
-        timed("forward", lambda: forward(inputs))
-        if "targets_losses" in cfg.measures:
-            head_outs = forward(inputs)
-            with loss_context():
-                timed(
-                    "targets_losses",
-                    lambda: model.mask_head.loss_by_feat(
-                        *head_outs, batch_gt_instances=gts, batch_img_metas=metas
-                    ),
-                )
-            del head_outs
-    if "train_step" in cfg.measures:
-        model.train()
-        with loss_context():
-            timed("train_step", _train_step(model, inputs, samples))
-        model.zero_grad(set_to_none=True)
-        model.eval()
-    return out
+    Returns:
+        tuple: Per model, per measure, a :class:`Measurement`; and per model,
+        per measure, the profile summary (empty without ``profile_dir``).
+    """
+    results: Dict[str, Dict[str, Measurement]] = {name: {} for name in models}
+    profiles: Dict[str, Dict[str, dict]] = {name: {} for name in models}
+    for measure_name in (name for name in MEASURES if name in cfg.measures):
+        with contextlib.ExitStack() as stack:
+            if measure_name in LOSS_MEASURES:
+                stack.enter_context(loss_context())
+            calls = {
+                name: stack.enter_context(_measured_call(model, inputs, samples, measure_name))
+                for name, model in models.items()
+            }
+            timings = measure_interleaved(calls, device, cfg.warmup, cfg.repeats)
+            log(
+                f"  {measure_name:<15} "
+                + ", ".join(f"{name} {t.median_ms:.1f} ms" for name, t in timings.items())
+            )
+            for name, timing in timings.items():
+                results[name][measure_name] = timing
+                if cfg.profile_dir:
+                    profiles[name][measure_name] = profile_call(
+                        calls[name],
+                        device,
+                        Path(cfg.profile_dir) / f"{name}_{measure_name}.txt",
+                        _profile_title(cfg, name, measure_name),
+                    )
+    return results, profiles
 
 
 def _variant(
@@ -291,15 +339,9 @@ def run_model_benchmark(
         f"{int(agreement.get('num_other', 0))}, identical: {bool(agreement['identical'])}"
     )
 
-    results: Dict[str, Dict[str, Measurement]] = {}
-    profiles: Dict[str, Dict[str, dict]] = {}
-    for name, model in (("mmdet", reference), ("ours", ours)):
-        log(f"  {name}:")
-        context = loss_context if name == "mmdet" else contextlib.nullcontext
-        profiles[name] = {}
-        results[name] = _measure_model(
-            name, model, inputs, samples, cfg, device, context, log, profiles[name]
-        )
+    results, profiles = _measure_models(
+        dict(mmdet=reference, ours=ours), inputs, samples, cfg, device, loss_context, log
+    )
 
     variants: Dict[str, Dict[str, object]] = {}
     for name in cfg.variants:

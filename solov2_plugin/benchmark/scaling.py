@@ -12,7 +12,7 @@ from typing import Callable, Dict, List, Optional, Sequence
 
 import torch
 
-from .model_bench import ModelBenchConfig, _measure_model, environment, prepare_models
+from .model_bench import ModelBenchConfig, _measure_models, environment, prepare_models
 from .models import synthetic_batch
 
 DEFAULT_INSTANCES = (5, 10, 20, 50, 100, 200)
@@ -52,9 +52,9 @@ def run_scaling(
             point: Dict[str, object] = dict(sweep=sweep, instances=num, size=list(size), model=name)
             context = mmdet_context if name == "mmdet" else contextlib.nullcontext
             try:
-                measured = _measure_model(
-                    name, model, inputs, samples, unprofiled, device, context, lambda _: None, {}
-                )
+                measured = _measure_models(
+                    {name: model}, inputs, samples, unprofiled, device, context, lambda _: None
+                )[0][name]
                 point["measures"] = {key: value.as_dict() for key, value in measured.items()}
                 summary = ", ".join(f"{k} {v.median_ms:.1f} ms" for k, v in measured.items())
                 log(f"    {name}: {summary}")

@@ -10,7 +10,7 @@ from mmengine.structures import InstanceData
 
 from solov2_plugin.benchmark import compare_detections, measure
 from solov2_plugin.benchmark.cli import COMMANDS, main
-from solov2_plugin.benchmark.measure import peak_memory, ratio
+from solov2_plugin.benchmark.measure import measure_interleaved, peak_memory, ratio
 from solov2_plugin.benchmark.model_bench import ModelBenchConfig, format_report, run_model_benchmark
 from solov2_plugin.benchmark.profiling import profile_call
 
@@ -199,3 +199,12 @@ def test_model_command_profile_writes_one_table_per_model_and_measure(tmp_path):
         .read_text()
         .startswith("ours forward: 64x64, batch 1, 3 inst.")
     )
+
+
+def test_measure_interleaved_alternates_the_order_every_round():
+    calls = []
+    fns = {name: (lambda name=name: calls.append(name)) for name in ("a", "b", "c")}
+    results = measure_interleaved(fns, CPU, warmup=1, repeats=3, memory=False)
+    # warm-up round, then rounds in order, reversed, in order.
+    assert "".join(calls) == "abc" + "abc" + "cba" + "abc"
+    assert set(results) == {"a", "b", "c"} and all(r.repeats == 3 for r in results.values())

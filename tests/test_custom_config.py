@@ -217,3 +217,41 @@ def test_ablations_change_one_thing_each(disc_data):
     assert plain.model.mask_head.num_grids == full.model.mask_head.num_grids
     for cfg in (full, small, plain):
         assert cfg.train_cfg.max_iters == 100 and cfg.param_scheduler[0]["end"] == 10
+
+
+def _differing_keys(a: dict, b: dict, prefix: str = "") -> set:
+    """Dotted keys whose values differ between two nested config dicts."""
+    keys = set()
+    for key in set(a) | set(b):
+        left, right = a.get(key), b.get(key)
+        if isinstance(left, dict) and isinstance(right, dict):
+            keys |= _differing_keys(left, right, f"{prefix}{key}.")
+        elif left != right:
+            keys.add(f"{prefix}{key}")
+    return keys
+
+
+@pytest.mark.parametrize(
+    "recipe, changed",
+    [
+        ("no-ema", {"custom_hooks"}),
+        ("no-augment", {"train_dataloader.dataset.pipeline"}),
+        ("flips", {"train_dataloader.dataset.pipeline"}),
+        ("batch-4", {"train_dataloader.batch_size"}),
+        ("constant-lr", {"param_scheduler"}),
+    ],
+)
+def test_each_one_change_ablation_changes_only_its_key(disc_data, recipe, changed):
+    full = recipe_config("custom", str(disc_data), ["cell"], 100).to_dict()
+    variant = recipe_config(recipe, str(disc_data), ["cell"], 100).to_dict()
+    assert _differing_keys(full, variant) == changed
+    if recipe == "no-ema":
+        assert [h["type"] for h in variant["custom_hooks"]] == [
+            h["type"] for h in full["custom_hooks"] if h["type"] != "EMAHook"
+        ]
+    if recipe == "flips":
+        flip = variant["train_dataloader"]["dataset"]["pipeline"][3]
+        assert flip["direction"] == ["horizontal", "vertical"]
+    if recipe == "constant-lr":
+        assert [s["type"] for s in variant["param_scheduler"]] == ["LinearLR"]
+        assert variant["param_scheduler"][0]["end"] == 10  # the warm-up fitted to 100 iterations

@@ -46,7 +46,57 @@ ABLATIONS: Dict[str, Dict[str, Any]] = {
             "model.mask_head.num_grids": (32, 24, 16, 12, 8),
         },
     ),
-    # No EMA, no crop, no vertical flip, no photometric distortion: resize + horizontal flip.
+    # No EMA of the weights: validation uses the trained weights themselves.
+    "no-ema": dict(
+        analyze=True,
+        options={
+            "custom_hooks": [
+                dict(type="ClassCountCheckHook"),
+                dict(type="RecordBatchImagesHook"),
+                dict(type="RandomStateCheckpointHook"),
+                dict(type="PortableCheckpointHook"),
+            ]
+        },
+    ),
+    # No crop, no vertical flip, no photometric distortion, fixed size: resize + horizontal
+    # flip (the EMA kept).
+    "no-augment": dict(
+        analyze=True,
+        options={
+            "train_dataloader.dataset.pipeline": [
+                dict(type="LoadSeedImage"),
+                dict(type="LoadSeedInstanceMasks"),
+                dict(type="Resize", scale="INPUT_SIZE", keep_ratio=True),
+                dict(type="RandomFlip", prob=0.5),
+                dict(type="PackDetInputs"),
+            ],
+        },
+    ),
+    # Flips only (horizontal and vertical): no crop, no multi-scale, no photometric distortion.
+    "flips": dict(
+        analyze=True,
+        options={
+            "train_dataloader.dataset.pipeline": [
+                dict(type="LoadSeedImage"),
+                dict(type="LoadSeedInstanceMasks"),
+                dict(type="Resize", scale="INPUT_SIZE", keep_ratio=True),
+                dict(type="RandomFlip", prob=0.5, direction=["horizontal", "vertical"]),
+                dict(type="PackDetInputs"),
+            ],
+        },
+    ),
+    # Batch 4 instead of 2, same learning rate (half as many updates in the time).
+    "batch-4": dict(analyze=True, options={"train_dataloader.batch_size": 4}),
+    # Warm-up, then a constant rate (no cosine decay).
+    "constant-lr": dict(
+        analyze=True,
+        options={
+            "param_scheduler": [
+                dict(type="LinearLR", start_factor=0.1, by_epoch=False, begin=0, end=50)
+            ]
+        },
+    ),
+    # Both of no-ema and no-augment: resize + horizontal flip, no EMA.
     "plain": dict(
         analyze=True,
         options={

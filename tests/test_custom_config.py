@@ -255,3 +255,22 @@ def test_each_one_change_ablation_changes_only_its_key(disc_data, recipe, change
     if recipe == "constant-lr":
         assert [s["type"] for s in variant["param_scheduler"]] == ["LinearLR"]
         assert variant["param_scheduler"][0]["end"] == 10  # the warm-up fitted to 100 iterations
+
+
+def test_both_recipes_get_the_data_s_detection_cap(tmp_path):
+    # 120 discs (12 x 10) in one image: mmdet's 100 detections could not find them all.
+    yy, xx = np.mgrid[:256, :512]
+    label_map = np.zeros((256, 512), np.int64)
+    for k in range(120):
+        cy, cx = 12 + 24 * (k // 12), 16 + 40 * (k % 12)
+        label_map[(yy - cy) ** 2 + (xx - cx) ** 2 <= 16] = k + 1
+    image = np.where(label_map[..., None] > 0, 200, 30).astype(np.uint8).repeat(3, axis=2)
+    names = {k + 1: "cell" for k in range(120)}
+    write_seed_sample(tmp_path / "dense" / "train", "frame", image, label_map, names)
+    root = str(tmp_path / "dense")
+    assert int(analyze_split(root + "/train").objects_per_image.max()) == 120
+    for recipe in ("custom", "mmdet-light"):
+        test_cfg = recipe_config(recipe, root, ["cell"], 100).model.test_cfg
+        assert (test_cfg.max_per_img, test_cfg.nms_pre) == (200, 500), recipe
+    kept = recipe_config("mmdet-light", root, ["cell"], 100, analyze=False).model.test_cfg
+    assert (kept.max_per_img, kept.nms_pre) == (100, 500)

@@ -61,6 +61,8 @@ BACKBONE_LEVELS = 4
 MAX_GRID, MIN_GRID = 40, 4
 #: Smallest suggested input size.
 MIN_INPUT_SIZE = 128
+#: mmdet's SOLOv2 test_cfg: detections kept per image, candidates before Matrix NMS.
+DEFAULT_MAX_PER_IMG, DEFAULT_NMS_PRE = 100, 500
 
 
 @dataclass(frozen=True)
@@ -106,6 +108,12 @@ class SuggestedSettings:
             owned object of the same image (one of them cannot be learnt
             from that cell).
         size_choice (InputSizeChoice): How ``input_size`` was chosen.
+        max_per_img (int): Detections kept per image (``test_cfg``): at least
+            mmdet's 100, and 1.5x the most objects an image holds, rounded up
+            to 50 (at 100, a frame of 190 nuclei can never reach a recall
+            above 53%).
+        nms_pre (int): Candidates before Matrix NMS: at least mmdet's 500,
+            and twice ``max_per_img``.
         cells_per_object (float): The grid rule's factor.
         notes (tuple[str, ...]): Warnings and explanations for the report.
     """
@@ -119,6 +127,8 @@ class SuggestedSettings:
     level_counts: Tuple[int, ...]
     centre_collisions: Tuple[float, ...]
     size_choice: InputSizeChoice
+    max_per_img: int = DEFAULT_MAX_PER_IMG
+    nms_pre: int = DEFAULT_NMS_PRE
     cells_per_object: float = 2.0
     notes: Tuple[str, ...] = field(default_factory=tuple)
 
@@ -137,16 +147,25 @@ class SuggestedSettings:
         Returns:
             dict: ``model.neck.num_outs`` and ``end_level``, and the head's
             ``strides``, ``scale_ranges``, ``num_grids`` and
-            ``mask_feature_head.end_level``.
+            ``mask_feature_head.end_level``, and ``model.test_cfg``'s
+            ``max_per_img`` and ``nms_pre``.
         """
         used = min(self.num_levels, backbone_levels)
         return {
+            **self.test_options(),
             "model.neck.num_outs": self.num_levels,
             "model.neck.end_level": used - 1,
             "model.mask_head.strides": self.strides,
             "model.mask_head.scale_ranges": self.scale_ranges,
             "model.mask_head.num_grids": self.num_grids,
             "model.mask_head.mask_feature_head.end_level": used - 1,
+        }
+
+    def test_options(self) -> Dict[str, int]:
+        """``model.test_cfg`` keys that let every object of the densest image be detected."""
+        return {
+            "model.test_cfg.max_per_img": self.max_per_img,
+            "model.test_cfg.nms_pre": self.nms_pre,
         }
 
     def cfg_options(self, base: Optional[ConfigSource] = None) -> Dict[str, Any]:
@@ -194,7 +213,20 @@ class SuggestedSettings:
             f"levels centred on {self.base_size} * 2**k px; objects owned per level: "
             + ", ".join(f"{share:.0%}" for share in self.level_shares),
             f"grids: {self.cells_per_object:g} cells per typical object, {MIN_GRID}..{MAX_GRID}",
+            f"up to {self.max_per_img} detections an image ({self.nms_pre} candidates)",
         ]
+
+
+def detection_limits(max_objects: int) -> Tuple[int, int]:
+    """``(max_per_img, nms_pre)`` for images holding up to ``max_objects`` objects.
+
+    ``max_per_img`` is at least :data:`DEFAULT_MAX_PER_IMG` and 1.5x
+    ``max_objects`` rounded up to 50; ``nms_pre`` at least
+    :data:`DEFAULT_NMS_PRE` and twice ``max_per_img``. Examples: 90 -> (150,
+    500), 195 -> (300, 600), 40 -> (100, 500).
+    """
+    max_per_img = max(DEFAULT_MAX_PER_IMG, round_to_multiple(1.5 * max_objects, 50, "up"))
+    return max_per_img, max(DEFAULT_NMS_PRE, 2 * max_per_img)
 
 
 def round_to_multiple(value: float, multiple: int, mode: str = "nearest") -> int:
@@ -441,6 +473,14 @@ def suggest_settings(
     collisions = centre_collisions(stats, keep, factors, levels, size, grids)
     notes = _notes(stats, choice, max_size, shares, (min_share, min_levels))
     notes += _grid_notes(grids, base, size, cells_per_object)
+    most = int(stats.objects_per_image.max()) if stats.num_images else 0
+    max_per_img, nms_pre = detection_limits(most)
+    if max_per_img > DEFAULT_MAX_PER_IMG:
+        notes.append(
+            f"an image holds up to {most} objects: test_cfg.max_per_img {max_per_img} (mmdet's "
+            f"{DEFAULT_MAX_PER_IMG} would cap the recall at {DEFAULT_MAX_PER_IMG / most:.0%}) "
+            f"and nms_pre {nms_pre}."
+        )
     return SuggestedSettings(
         input_size=size,
         strides=FPN_STRIDES[:num],
@@ -451,6 +491,8 @@ def suggest_settings(
         level_counts=counts,
         centre_collisions=collisions,
         size_choice=choice,
+        max_per_img=max_per_img,
+        nms_pre=nms_pre,
         cells_per_object=cells_per_object,
         notes=tuple(notes),
     )

@@ -16,13 +16,16 @@ from __future__ import annotations
 
 import copy
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence
 
 from mmengine.config import Config
 
 from .config import config_path
 from .data_overrides import merge_cfg_options
 from .runner_config import load_config
+
+if TYPE_CHECKING:
+    from ..analysis import SuggestedSettings
 
 CUSTOM_CONFIG = "solov2_custom.py"
 MMDET_LIGHT_CONFIG = "solov2-light_r18_fpn_ms-3x_coco.py"
@@ -119,6 +122,23 @@ def _data_options(data_root: str, classes: Sequence[str]) -> Dict[str, Any]:
     return {"data_root": root if root.endswith("/") else root + "/", "classes": list(classes)}
 
 
+def _suggestion(data_root: str, max_size: int) -> SuggestedSettings:
+    """The analysis' settings for ``<data_root>/train``.
+
+    Raises:
+        FileNotFoundError: The training split is missing.
+    """
+    from ..analysis import analyze_split, suggest_settings
+
+    train_dir = Path(data_root) / "train"
+    if not train_dir.is_dir():
+        raise FileNotFoundError(
+            f"{train_dir} not found: data_root must hold train/ and val/ in the seed "
+            "format (tools/check_dataset.py checks a split)."
+        )
+    return suggest_settings(analyze_split(str(train_dir)), max_size=max_size)
+
+
 def custom_config(
     data_root: str,
     classes: Sequence[str],
@@ -148,16 +168,7 @@ def custom_config(
         config or config_path(CUSTOM_CONFIG), cfg_options=_data_options(data_root, classes)
     )
     if analyze:
-        from ..analysis import analyze_split, suggest_settings
-
-        train_dir = Path(data_root) / "train"
-        if not train_dir.is_dir():
-            raise FileNotFoundError(
-                f"{train_dir} not found: data_root must hold train/ and val/ in the seed "
-                "format (tools/check_dataset.py checks a split)."
-            )
-        settings = suggest_settings(analyze_split(str(train_dir)), max_size=max_size)
-        merge_cfg_options(cfg, settings.cfg_options(cfg))
+        merge_cfg_options(cfg, _suggestion(data_root, max_size).cfg_options(cfg))
     merge_cfg_options(cfg, cfg_options)
     return cfg
 
@@ -349,6 +360,10 @@ def recipe_config(
         set_iteration_schedule(cfg, max_iters, max(1, min(50, max_iters // 10)))
     elif recipe == "mmdet-light":
         cfg = mmdet_light_config(data_root, classes, max_iters)
+        if analyze:
+            # The data's detection cap, as the custom recipe gets it: mmdet's 100 would cap the
+            # recall on images holding more objects (a setting of the data, not of the recipe).
+            merge_cfg_options(cfg, _suggestion(data_root, max_size).test_options())
     else:
         raise ValueError(
             f"recipe must be 'custom', 'mmdet-light' or one of {sorted(ABLATIONS)}, got {recipe!r}."

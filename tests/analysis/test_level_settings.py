@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from solov2_plugin.analysis import analyze_split, stats_from_objects, suggest_settings
 from solov2_plugin.analysis.level_settings import (
     choose_grids,
+    detection_limits,
     level_of,
     level_ranges,
     nice_base,
@@ -210,3 +211,27 @@ def test_every_suggestion_is_consistent(image_side, sides, max_size, min_levels)
     scaled = scaled[scaled >= 1]  # under a pixel at the input, a mask is gone anyway
     in_some_range = [any(lo <= s <= hi for lo, hi in result.scale_ranges) for s in scaled]
     assert all(in_some_range)
+
+
+def test_detection_limits_by_hand():
+    # 1.5 x the most objects, rounded up to 50, at least mmdet's 100; candidates twice that,
+    # at least 500.
+    assert detection_limits(40) == (100, 500)
+    assert detection_limits(66) == (100, 500)  # 99 -> 100
+    assert detection_limits(67) == (150, 500)  # 100.5 -> 150
+    assert detection_limits(195) == (300, 600)  # 292.5 -> 300
+    assert detection_limits(400) == (600, 1200)
+
+
+def test_dense_images_raise_the_detection_cap():
+    # 190 objects in one image: mmdet's 100 detections would cap its recall at 53%.
+    dense = squares(2048, [10] * 190, per_image=190)
+    settings = suggest_settings(dense)
+    assert (settings.max_per_img, settings.nms_pre) == (300, 600)
+    assert settings.cfg_options()["model.test_cfg.max_per_img"] == 300
+    assert settings.cfg_options()["model.test_cfg.nms_pre"] == 600
+    assert any("up to 190 objects" in note and "53%" in note for note in settings.notes)
+    assert "up to 300 detections an image (600 candidates)" in settings.header_lines()
+    sparse = suggest_settings(squares(448, [20] * 40))
+    assert (sparse.max_per_img, sparse.nms_pre) == (100, 500)
+    assert not any("max_per_img" in note for note in sparse.notes)

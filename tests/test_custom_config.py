@@ -66,13 +66,11 @@ def test_the_recipe_pieces():
     assert steps == [
         "LoadSeedImage",
         "LoadSeedInstanceMasks",
-        "RandomCrop",
-        "RandomResize",
+        "Resize",
         "RandomFlip",
-        "PhotoMetricDistortion",
         "PackDetInputs",
     ]
-    flip = cfg.train_dataloader.dataset.pipeline[4]
+    flip = cfg.train_dataloader.dataset.pipeline[3]
     assert flip["direction"] == ["horizontal", "vertical"]
     assert cfg.train_dataloader.batch_size == 2
     assert cfg.train_cfg.type == "IterBasedTrainLoop" and cfg.train_cfg.max_iters == 900
@@ -135,7 +133,7 @@ def test_custom_config_applies_the_measured_settings(disc_data):
     # 128 px wide images: the input is their own size (and the analysis' floor of 128).
     assert expected.input_size == 128
     assert tuple(cfg.input_size) == (128, 128)
-    assert tuple(cfg.train_dataloader.dataset.pipeline[3].scale) == (128, 128)
+    assert tuple(cfg.train_dataloader.dataset.pipeline[2].scale) == (128, 128)
     assert tuple(cfg.val_dataloader.dataset.pipeline[1].scale) == (128, 128)
     assert tuple(map(tuple, cfg.model.mask_head.scale_ranges)) == tuple(
         map(tuple, expected.scale_ranges)
@@ -201,7 +199,7 @@ def test_ablations_change_one_thing_each(disc_data):
     small = recipe_config("256px", str(disc_data), ["cell"], 100)
     plain = recipe_config("plain", str(disc_data), ["cell"], 100)
     assert tuple(small.input_size) == (256, 256)
-    assert tuple(small.train_dataloader.dataset.pipeline[3].scale) == (256, 256)
+    assert tuple(small.train_dataloader.dataset.pipeline[2].scale) == (256, 256)
     assert tuple(small.model.mask_head.num_grids) == (32, 24, 16, 12, 8)
     assert small.custom_hooks == full.custom_hooks  # EMA kept
     steps = plain.train_dataloader.dataset.pipeline
@@ -212,6 +210,7 @@ def test_ablations_change_one_thing_each(disc_data):
         "RandomFlip",
         "PackDetInputs",
     ]
+    assert steps[3]["direction"] == "horizontal"
     assert tuple(steps[2]["scale"]) == tuple(full.input_size) == (128, 128)
     assert "EMAHook" not in [hook["type"] for hook in plain.custom_hooks]
     assert plain.model.mask_head.num_grids == full.model.mask_head.num_grids
@@ -236,7 +235,7 @@ def _differing_keys(a: dict, b: dict, prefix: str = "") -> set:
     [
         ("no-ema", {"custom_hooks"}),
         ("no-augment", {"train_dataloader.dataset.pipeline"}),
-        ("flips", {"train_dataloader.dataset.pipeline"}),
+        ("full-augment", {"train_dataloader.dataset.pipeline"}),
         ("batch-4", {"train_dataloader.batch_size"}),
         ("constant-lr", {"param_scheduler"}),
     ],
@@ -249,9 +248,18 @@ def test_each_one_change_ablation_changes_only_its_key(disc_data, recipe, change
         assert [h["type"] for h in variant["custom_hooks"]] == [
             h["type"] for h in full["custom_hooks"] if h["type"] != "EMAHook"
         ]
-    if recipe == "flips":
-        flip = variant["train_dataloader"]["dataset"]["pipeline"][3]
-        assert flip["direction"] == ["horizontal", "vertical"]
+    steps = variant["train_dataloader"]["dataset"]["pipeline"]
+    if recipe == "no-augment":
+        assert steps[:3] == full["train_dataloader"]["dataset"]["pipeline"][:3]
+        assert steps[3]["direction"] == "horizontal"
+    if recipe == "full-augment":
+        assert [s["type"] for s in steps][2:6] == [
+            "RandomCrop",
+            "RandomResize",
+            "RandomFlip",
+            "PhotoMetricDistortion",
+        ]
+        assert tuple(steps[3]["scale"]) == (128, 128)  # the measured input size
     if recipe == "constant-lr":
         assert [s["type"] for s in variant["param_scheduler"]] == ["LinearLR"]
         assert variant["param_scheduler"][0]["end"] == 10  # the warm-up fitted to 100 iterations

@@ -147,22 +147,27 @@ class SuggestedSettings:
         Returns:
             dict: ``model.neck.num_outs`` and ``end_level``, and the head's
             ``strides``, ``scale_ranges``, ``num_grids`` and
-            ``mask_feature_head.end_level``, and ``model.test_cfg``'s
-            ``max_per_img`` and ``nms_pre``.
+            ``mask_feature_head.end_level``, and :meth:`test_options`.
         """
         used = min(self.num_levels, backbone_levels)
         return {
-            **self.test_options(),
             "model.neck.num_outs": self.num_levels,
             "model.neck.end_level": used - 1,
             "model.mask_head.strides": self.strides,
             "model.mask_head.scale_ranges": self.scale_ranges,
             "model.mask_head.num_grids": self.num_grids,
             "model.mask_head.mask_feature_head.end_level": used - 1,
+            **self.test_options(),
         }
 
     def test_options(self) -> Dict[str, int]:
-        """``model.test_cfg`` keys that let every object of the densest image be detected."""
+        """``model.test_cfg`` keys that let every object of the densest image be detected.
+
+        Empty when mmdet's defaults (100 detections, 500 candidates) suffice,
+        so a config's own test settings are kept.
+        """
+        if self.max_per_img <= DEFAULT_MAX_PER_IMG:
+            return {}
         return {
             "model.test_cfg.max_per_img": self.max_per_img,
             "model.test_cfg.nms_pre": self.nms_pre,

@@ -235,3 +235,5 @@ def test_dense_images_raise_the_detection_cap():
     sparse = suggest_settings(squares(448, [20] * 40))
     assert (sparse.max_per_img, sparse.nms_pre) == (100, 500)
     assert not any("max_per_img" in note for note in sparse.notes)
+    # mmdet's defaults suffice: no keys, so a config's own test settings stay.
+    assert sparse.test_options() == {} and "model.test_cfg.nms_pre" not in sparse.cfg_options()

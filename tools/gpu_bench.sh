@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The model benchmark on the GPU machine, in one run of about 5 minutes on an H200:
+# The model benchmark on the GPU machine, in one run of about 7 minutes on an H200:
 #   bash .gpu/on_device.sh bash tools/gpu_bench.sh "$OUT"
 # 1. mmdet's SOLOv2 vs ours at 800x1344, 1 image, 100 instances (fp32)  -> $OUT/bench_800x1344.json
 #    and at batch 2, 40 instances (the training goal), with torch.profiler tables of every measure

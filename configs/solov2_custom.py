@@ -7,8 +7,8 @@
 # Input size, scale ranges and grids follow the data when you add the options that
 # `python tools/analyze_dataset.py <data_root>/train --base configs/solov2_custom.py` prints
 # (or call solov2_plugin.apis.recipes.custom_config, which does both in one step).
-# Measured on a real data set (HeLa nuclei, 14 training images): docs/results.md, with the
-# ablations run so far and the ones still to run.
+# Measured on a real data set (HeLa nuclei, 14 training images): docs/results.md, whose
+# ablation table each choice below comes from.
 # The model is the demo's (half-width ResNet-18, GN, 64-channel FPN and head); what follows
 # is what differs for real small data.
 _base_ = ["./solov2_demo.py"]
@@ -18,7 +18,7 @@ data_root = "data/custom/"  # replace with --cfg-options data_root=path/ (holds 
 # The long side every image is resized to (keep_ratio): the data's own size when the CPU
 # allows. tools/analyze_dataset.py suggests it (median long side, capped for the CPU).
 input_size = (768, 768)
-max_iters = 900  # at batch 2; 640 px took 2.3 s an iteration on one thread (docs/results.md)
+max_iters = 900  # at batch 2; 640 px took 1.8-2.3 s an iteration on 2 cores (docs/results.md)
 warmup_iters = 50
 val_interval = 100
 

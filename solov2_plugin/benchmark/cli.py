@@ -15,6 +15,7 @@ its arguments and one that runs it and returns the exit status.
 """
 
 import argparse
+import importlib
 import json
 import math
 import sys
@@ -230,22 +231,30 @@ COMMANDS["model"] = Command(
 COMMANDS["plot"] = Command("draw a --scaling JSON into a PNG", _add_plot_arguments, _run_plot)
 
 
-def _add_memory_arguments(parser: argparse.ArgumentParser) -> None:
-    from .memory import add_memory_arguments
+def _lazy(module: str, function: str) -> Callable:
+    """``function`` of the sub-module ``module``, imported on the first call.
 
-    add_memory_arguments(parser)
+    Importing this module (e.g. for :data:`COMMANDS`) then loads neither the memory nor the
+    export benchmark; :func:`main` imports them when it builds their sub-parsers.
+    """
 
+    def call(*args, **kwargs):
+        return getattr(importlib.import_module(f".{module}", __package__), function)(
+            *args, **kwargs
+        )
 
-def _run_memory(args: argparse.Namespace) -> int:
-    from .memory import run_memory_command
-
-    return run_memory_command(args)
+    return call
 
 
 COMMANDS["memory"] = Command(
     "RSS over 1,000 inference images and training iterations: flat or growing",
-    _add_memory_arguments,
-    _run_memory,
+    _lazy("memory", "add_memory_arguments"),
+    _lazy("memory", "run_memory_command"),
+)
+COMMANDS["export"] = Command(
+    "onnxruntime (CPU) vs PyTorch eager latency per image, with their agreement",
+    _lazy("export_bench", "add_export_arguments"),
+    _lazy("export_bench", "run_export_command"),
 )
 
 
@@ -257,22 +266,3 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         command.add_arguments(commands.add_parser(name, help=command.help))
     args = parser.parse_args(argv)
     return COMMANDS[args.command].run(args)
-
-
-def _add_export_arguments(parser: argparse.ArgumentParser) -> None:
-    from .export_bench import add_export_arguments
-
-    add_export_arguments(parser)
-
-
-def _run_export(args: argparse.Namespace) -> int:
-    from .export_bench import run_export_command
-
-    return run_export_command(args)
-
-
-COMMANDS["export"] = Command(
-    "onnxruntime (CPU) vs PyTorch eager latency per image, with their agreement",
-    _add_export_arguments,
-    _run_export,
-)

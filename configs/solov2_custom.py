@@ -37,11 +37,20 @@ model = dict(
 # 0.241 against 0.294 without it (docs/results.md, ablation "full-augment"); it can pay off in
 # longer schedules. Flips cost nothing and keep the objects' look.
 train_pipeline = [
-    dict(type="LoadSeedImage"),
-    dict(type="LoadSeedInstanceMasks"),
-    dict(type="Resize", scale=input_size, keep_ratio=True),
+    # Decoding an image, building one mask per object and resizing them give the same result
+    # every epoch: done once per image, then served from memory (up to 2 GiB in the data
+    # worker; the images beyond that are decoded each time).
+    dict(
+        type="CachedTransforms",
+        transforms=[
+            dict(type="LoadSeedImage"),
+            dict(type="LoadSeedInstanceMasks"),
+            dict(type="Resize", scale=input_size, keep_ratio=True),
+        ],
+        max_bytes=2 << 30,
+    ),
     # Vertical flips too: microscopy has no up and down (for street scenes or documents set
-    # train_dataloader.dataset.pipeline.3.direction=horizontal).
+    # train_dataloader.dataset.pipeline.1.direction=horizontal).
     dict(type="RandomFlip", prob=0.5, direction=["horizontal", "vertical"]),
     dict(type="PackDetInputs"),
 ]
@@ -53,9 +62,15 @@ test_pipeline = [
         meta_keys=("img_id", "img_path", "ori_shape", "img_shape", "scale_factor", "instances"),
     ),
 ]
+# The data worker stays up for the whole run and the sampler never ends: with a handful of
+# images an epoch is a few iterations, and restarting the worker at each one left the model
+# waiting for data (docs/results.md, "Data loading"). Exact resumes need restartable workers
+# (persistent_workers=False), which an iteration-based resume is not anyway.
 train_dataloader = dict(
     batch_size=2,  # small batches: more updates in the time (ablation in docs/results.md)
     num_workers=1,
+    persistent_workers=True,
+    sampler=dict(type="InfiniteSampler", shuffle=True),
     dataset=dict(
         data_root=data_root + "train", metainfo=dict(classes=classes), pipeline=train_pipeline
     ),

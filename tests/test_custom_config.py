@@ -62,16 +62,22 @@ def test_data_root_and_classes_are_the_only_required_overrides():
 
 def test_the_recipe_pieces():
     cfg = Config.fromfile(CUSTOM)
-    steps = [step["type"] for step in cfg.train_dataloader.dataset.pipeline]
-    assert steps == [
-        "LoadSeedImage",
-        "LoadSeedInstanceMasks",
-        "Resize",
+    pipeline = cfg.train_dataloader.dataset.pipeline
+    assert [step["type"] for step in pipeline] == [
+        "CachedTransforms",
         "RandomFlip",
         "PackDetInputs",
     ]
-    flip = cfg.train_dataloader.dataset.pipeline[3]
-    assert flip["direction"] == ["horizontal", "vertical"]
+    assert [step["type"] for step in pipeline[0].transforms] == [
+        "LoadSeedImage",
+        "LoadSeedInstanceMasks",
+        "Resize",
+    ]
+    assert pipeline[0].max_bytes == 2 << 30
+    assert pipeline[1]["direction"] == ["horizontal", "vertical"]
+    # The cache lives in the worker: it must outlive an epoch.
+    assert cfg.train_dataloader.persistent_workers is True
+    assert cfg.train_dataloader.sampler.type == "InfiniteSampler"
     assert cfg.train_dataloader.batch_size == 2
     assert cfg.train_cfg.type == "IterBasedTrainLoop" and cfg.train_cfg.max_iters == 900
     warmup, cosine = cfg.param_scheduler
@@ -133,7 +139,7 @@ def test_custom_config_applies_the_measured_settings(disc_data):
     # 128 px wide images: the input is their own size (and the analysis' floor of 128).
     assert expected.input_size == 128
     assert tuple(cfg.input_size) == (128, 128)
-    assert tuple(cfg.train_dataloader.dataset.pipeline[2].scale) == (128, 128)
+    assert tuple(cfg.train_dataloader.dataset.pipeline[0].transforms[2].scale) == (128, 128)
     assert tuple(cfg.val_dataloader.dataset.pipeline[1].scale) == (128, 128)
     assert tuple(map(tuple, cfg.model.mask_head.scale_ranges)) == tuple(
         map(tuple, expected.scale_ranges)
@@ -199,19 +205,13 @@ def test_ablations_change_one_thing_each(disc_data):
     small = recipe_config("256px", str(disc_data), ["cell"], 100)
     plain = recipe_config("plain", str(disc_data), ["cell"], 100)
     assert tuple(small.input_size) == (256, 256)
-    assert tuple(small.train_dataloader.dataset.pipeline[2].scale) == (256, 256)
+    assert tuple(small.train_dataloader.dataset.pipeline[0].transforms[2].scale) == (256, 256)
     assert tuple(small.model.mask_head.num_grids) == (32, 24, 16, 12, 8)
     assert small.custom_hooks == full.custom_hooks  # EMA kept
     steps = plain.train_dataloader.dataset.pipeline
-    assert [s["type"] for s in steps] == [
-        "LoadSeedImage",
-        "LoadSeedInstanceMasks",
-        "Resize",
-        "RandomFlip",
-        "PackDetInputs",
-    ]
-    assert steps[3]["direction"] == "horizontal"
-    assert tuple(steps[2]["scale"]) == tuple(full.input_size) == (128, 128)
+    assert [s["type"] for s in steps] == ["CachedTransforms", "RandomFlip", "PackDetInputs"]
+    assert steps[1]["direction"] == "horizontal"
+    assert tuple(steps[0]["transforms"][2]["scale"]) == tuple(full.input_size) == (128, 128)
     assert "EMAHook" not in [hook["type"] for hook in plain.custom_hooks]
     assert plain.model.mask_head.num_grids == full.model.mask_head.num_grids
     for cfg in (full, small, plain):
@@ -250,8 +250,8 @@ def test_each_one_change_ablation_changes_only_its_key(disc_data, recipe, change
         ]
     steps = variant["train_dataloader"]["dataset"]["pipeline"]
     if recipe == "no-augment":
-        assert steps[:3] == full["train_dataloader"]["dataset"]["pipeline"][:3]
-        assert steps[3]["direction"] == "horizontal"
+        assert steps[:1] == full["train_dataloader"]["dataset"]["pipeline"][:1]
+        assert steps[1]["direction"] == "horizontal"
     if recipe == "full-augment":
         assert [s["type"] for s in steps][2:6] == [
             "RandomCrop",

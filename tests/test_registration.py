@@ -12,7 +12,7 @@ import solov2_plugin
 
 OUR_NAMES = {
     "DATASETS": ["SeedInstanceDataset"],
-    "TRANSFORMS": ["LoadSeedInstanceMasks", "LoadSeedImage"],
+    "TRANSFORMS": ["LoadSeedInstanceMasks", "LoadSeedImage", "CachedTransforms"],
     "MODELS": [
         "SOLOv2Segmentor",
         "SOLOv2DynamicHead",

@@ -50,7 +50,7 @@ ABLATIONS: Dict[str, Dict[str, Any]] = {
         analyze=False,
         options={
             "input_size": (256, 256),
-            "train_dataloader.dataset.pipeline.2.scale": (256, 256),
+            "train_dataloader.dataset.pipeline.0.transforms.2.scale": (256, 256),
             "val_dataloader.dataset.pipeline.1.scale": (256, 256),
             "test_dataloader.dataset.pipeline.1.scale": (256, 256),
             "model.mask_head.scale_ranges": ((1, 32), (16, 64), (32, 128), (64, 256), (128, 512)),
@@ -65,7 +65,7 @@ ABLATIONS: Dict[str, Dict[str, Any]] = {
     # Horizontal flips only (no vertical flip).
     "no-augment": dict(
         analyze=True,
-        options={"train_dataloader.dataset.pipeline.3.direction": "horizontal"},
+        options={"train_dataloader.dataset.pipeline.1.direction": "horizontal"},
     ),
     # The heavier augmentation the recipe had first: random crop of 75-100 % of each side,
     # +-20 % multi-scale resize, flips, photometric distortion.
@@ -101,7 +101,7 @@ ABLATIONS: Dict[str, Dict[str, Any]] = {
         analyze=True,
         options={
             "custom_hooks": _HOOKS_WITHOUT_EMA,
-            "train_dataloader.dataset.pipeline.3.direction": "horizontal",
+            "train_dataloader.dataset.pipeline.1.direction": "horizontal",
         },
     ),
 }

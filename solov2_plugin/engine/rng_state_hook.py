@@ -6,6 +6,7 @@ from typing import Any, Dict, Optional
 
 from mmdet.registry import HOOKS
 from mmengine.hooks import Hook
+from mmengine.runner import IterBasedTrainLoop
 
 from .rng_state import capture_rng_state, restore_rng_state
 
@@ -47,7 +48,13 @@ class RandomStateCheckpointHook(Hook):
         self._resumed_iter: Optional[int] = None
 
     def before_train(self, runner) -> None:
-        """Warn when persistent DataLoader workers make an exact resume impossible."""
+        """Warn when persistent DataLoader workers make an exact resume impossible.
+
+        Only epoch-based runs are warned: an iteration-based resume is not exact anyway,
+        so persistent workers cost it nothing (``configs/solov2_custom.py`` uses them).
+        """
+        if isinstance(runner.train_loop, IterBasedTrainLoop):
+            return
         loader = runner.train_dataloader
         if getattr(loader, "persistent_workers", False) and getattr(loader, "num_workers", 0) > 0:
             runner.logger.warning(

@@ -1,5 +1,6 @@
 """configs/solov2_custom.py and the recipes compared with it (solov2_plugin.apis.recipes)."""
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +13,7 @@ from mmengine.registry import init_default_scope
 
 from solov2_plugin.analysis import analyze_split, suggest_settings
 from solov2_plugin.apis import load_config
-from solov2_plugin.apis.budget_training import budget_config, train_for_budget
+from solov2_plugin.apis.budget_training import budget_config, cache_fill_iters, train_for_budget
 from solov2_plugin.apis.config import config_path
 from solov2_plugin.apis.recipes import (
     custom_config,
@@ -282,3 +283,11 @@ def test_both_recipes_get_the_data_s_detection_cap(tmp_path):
         assert (test_cfg.max_per_img, test_cfg.nms_pre) == (200, 500), recipe
     kept = recipe_config("mmdet-light", root, ["cell"], 100, analyze=False).model.test_cfg
     assert (kept.max_per_img, kept.nms_pre) == (100, 500)
+
+
+def test_the_schedule_probe_skips_the_epoch_that_fills_the_cache(disc_data):
+    cfg = recipe_config("custom", str(disc_data), ["cell"], 100)
+    images = len(list((disc_data / "train" / "images").iterdir()))
+    assert cache_fill_iters(cfg) == math.ceil(images / 2) > 0  # batch 2
+    plain = recipe_config("full-augment", str(disc_data), ["cell"], 100)
+    assert cache_fill_iters(plain) == 0  # no CachedTransforms step

@@ -11,7 +11,9 @@ the AP read off each curve at the same minute (evaluation time excluded from bot
 
 from __future__ import annotations
 
+import copy
 import json
+import math
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -264,15 +266,39 @@ class IterationDurationHook(Hook):
         self._last = now
 
 
+def cache_fill_iters(cfg: Config) -> int:
+    """Iterations until a ``CachedTransforms`` train pipeline has seen every image.
+
+    Args:
+        cfg: A loaded config.
+
+    Returns:
+        int: ``ceil(images / batch_size)`` (the first epoch) when the train dataset's
+        pipeline holds a ``CachedTransforms`` step, else 0.
+    """
+    loader = cfg.train_dataloader
+    steps = loader.dataset.get("pipeline") or []
+    if not any(step.get("type") == "CachedTransforms" for step in steps):
+        return 0
+    from mmdet.registry import DATASETS
+
+    dataset_cfg = copy.deepcopy(loader.dataset)
+    dataset_cfg.pipeline = []
+    return math.ceil(len(DATASETS.build(dataset_cfg)) / loader.batch_size)
+
+
 def probe_seconds_per_iter(cfg: Config, probe_iters: int = 8, skip: int = 2) -> float:
     """Median wall seconds of a training iteration of ``cfg`` on this machine, now.
 
     Trains a copy of ``cfg`` for ``probe_iters`` iterations without validation or
     checkpoints (in ``<work_dir>/probe``) and ignores the first ``skip`` (start-up).
+    With a ``CachedTransforms`` pipeline the first epoch, which fills the cache, is
+    skipped too (:func:`cache_fill_iters`) and ``probe_iters - skip`` iterations after
+    it are timed: the rest of the run is that fast.
 
     Args:
         cfg: A loaded config with an iteration-based loop (not changed).
-        probe_iters: Iterations to time (> skip).
+        probe_iters: Iterations run without a cache (> skip).
         skip: Leading iterations left out.
 
     Returns:
@@ -285,9 +311,11 @@ def probe_seconds_per_iter(cfg: Config, probe_iters: int = 8, skip: int = 2) -> 
 
     if probe_iters <= skip:
         raise ValueError(f"probe_iters ({probe_iters}) must exceed skip ({skip}).")
+    timed = probe_iters - skip
+    skip = max(skip, cache_fill_iters(cfg))
     probe = cfg.copy()
     probe.train_cfg = dict(
-        type="IterBasedTrainLoop", max_iters=int(probe_iters), val_interval=10**9
+        type="IterBasedTrainLoop", max_iters=int(skip + timed), val_interval=10**9
     )
     probe.val_dataloader, probe.val_cfg, probe.val_evaluator = None, None, None
     probe.default_hooks.checkpoint = None

@@ -73,8 +73,10 @@ ABLATIONS: Dict[str, Dict[str, Any]] = {
         analyze=True,
         options={
             "train_dataloader.dataset.pipeline": [
-                dict(type="LoadSeedImage"),
-                dict(type="LoadSeedInstanceMasks"),
+                dict(
+                    type="CachedTransforms",
+                    transforms=[dict(type="LoadSeedImage"), dict(type="LoadSeedInstanceMasks")],
+                ),
                 dict(type="RandomCrop", crop_type="relative_range", crop_size=(0.75, 0.75)),
                 dict(
                     type="RandomResize", scale="INPUT_SIZE", ratio_range=(0.8, 1.2), keep_ratio=True

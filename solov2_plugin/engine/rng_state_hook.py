@@ -51,7 +51,7 @@ class RandomStateCheckpointHook(Hook):
         """Warn when persistent DataLoader workers make an exact resume impossible.
 
         Only epoch-based runs are warned: an iteration-based resume is not exact anyway,
-        so persistent workers cost it nothing (``configs/solov2_custom.py`` uses them).
+        so persistent workers cost it nothing.
         """
         if isinstance(runner.train_loop, IterBasedTrainLoop):
             return

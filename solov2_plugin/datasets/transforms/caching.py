@@ -72,7 +72,11 @@ class CachedTransforms(BaseTransform):
     ) -> None:
         if max_bytes < 0:
             raise ValueError(f"CachedTransforms: max_bytes must be >= 0, got {max_bytes}.")
-        self.transforms = Compose(list(transforms))
+        # Built through mmdet's registry whatever the default scope: mmcv's own Resize, for
+        # one, would leave the masks as they are.
+        self.transforms = Compose(
+            [TRANSFORMS.build(step) if isinstance(step, dict) else step for step in transforms]
+        )
         for transform in self.transforms.transforms:
             if getattr(type(transform), "_methods_with_randomness", None):
                 name = type(transform).__name__

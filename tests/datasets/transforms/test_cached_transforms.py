@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from mmdet.datasets.transforms import Resize as MMDetResize
 from mmdet.utils import register_all_modules
 from seed_samples import seed_dataset
 
@@ -55,6 +56,7 @@ def test_cached_pipeline_gives_the_plain_pipelines_output_every_time(seed_split,
     assert len(set(reads)) == 3
     cache = cached.pipeline.transforms[0]
     assert len(cache._cache) == 3
+    assert type(cache.transforms.transforms[2]) is MMDetResize  # resizes the masks too
 
 
 def test_served_copies_never_share_memory_with_the_cache(seed_split):

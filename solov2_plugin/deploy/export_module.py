@@ -46,6 +46,7 @@ GRAPH_TEST_KEYS = (
     "kernel",
     "sigma",
     "max_per_img",
+    "points_nms",
 )
 
 
@@ -155,6 +156,7 @@ class SOLOv2ExportModule(nn.Module):
         self.kernel = str(cfg["kernel"])
         self.sigma = float(cfg["sigma"])
         self.max_per_img = int(cfg["max_per_img"])
+        self.points_nms = bool(cfg["points_nms"])
         if self.nms_pre <= 0 or self.max_per_img <= 0:
             raise ValueError(
                 f"SOLOv2ExportModule: the exported graph has static sizes and needs "
@@ -337,9 +339,10 @@ class SOLOv2ExportModule(nn.Module):
             feats = self.neck(feats)
         kernel_preds, cls_logits, mask_feats = self.head_forward(feats)
         num_classes = self.head.num_classes
+        local_maxima = points_nms if self.points_nms else (lambda probs: probs)
         cls_scores = torch.cat(
             [
-                points_nms(logits.sigmoid()).permute(0, 2, 3, 1).reshape(-1, num_classes)
+                local_maxima(logits.sigmoid()).permute(0, 2, 3, 1).reshape(-1, num_classes)
                 for logits in cls_logits
             ]
         )  # (G, K)

@@ -64,6 +64,24 @@ def test_eager_module_equals_predictor(module, predictor, shape):
     assert np.array_equal(masks.numpy(), expected.masks)
 
 
+def test_eager_module_without_points_nms_equals_predictor(predictor):
+    head = predictor.model.mask_head
+    saved = head.test_cfg
+    head.test_cfg = {**(saved or {}), "points_nms": False}
+    try:
+        module = SOLOv2ExportModule(predictor.model).eval()
+        sample = _crop(VAL_IMAGES / "val_0001.jpg", 200, 256)
+        with torch.no_grad():
+            masks, labels, scores = module(*example_input(predictor, sample))
+        expected = predictor(sample)
+    finally:
+        head.test_cfg = saved
+    assert not module.points_nms and len(expected) == 8
+    assert labels.tolist() == expected.labels.tolist()
+    np.testing.assert_allclose(scores.numpy(), expected.scores, rtol=0, atol=1e-6)
+    assert np.array_equal(masks.numpy(), expected.masks)
+
+
 def test_candidates_are_select_top_candidates(module):
     generator = torch.Generator().manual_seed(0)
     cells, classes, nms_pre = 40, 3, 12

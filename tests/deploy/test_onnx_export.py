@@ -39,6 +39,7 @@ def test_metadata_carries_classes_and_baked_settings(tiny_export, predictor, kee
     assert meta["test_cfg"]["score_thr"] == keep_all["score_thr"]
     assert meta["test_cfg"]["max_per_img"] == keep_all["max_per_img"]
     assert meta["test_cfg"]["nms_pre"] == 500
+    assert meta["test_cfg"]["points_nms"] is True  # mmdet's default, baked in
     assert meta["dynamic"] is False and meta["input_shape"] == [256, 256]
     assert meta["pad_size_divisor"] == 32
 

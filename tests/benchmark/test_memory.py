@@ -88,17 +88,21 @@ def test_summarize_known_series():
 
 def test_sampler_keeps_every_nth_step_and_sees_a_transient_64_mib():
     sampler = RSSSampler(every=3)
+    buffer = None
     for step in range(1, 11):
-        if step == 5:  # a 64 MiB buffer, touched then freed between the samples of 3 and 6
+        if step == 5:  # a 64 MiB buffer, touched at step 5, freed after the sample of step 6
             buffer = np.ones(64 * 2**20, dtype=np.uint8)
             assert int(buffer[::4096].sum()) == 16384
-            del buffer
         sampler.sample(step, force=step == 10)
+        if step == 6:
+            del buffer
     assert [s.step for s in sampler.samples] == [3, 6, 9, 10]
     assert all(s.peak_mib >= s.rss_mib > 0 for s in sampler.samples)
+    assert sampler.samples[1].rss_mib - sampler.samples[0].rss_mib >= 60.0  # held at step 6
     if sampler.peak_kind == "since_previous":
-        after = sampler.samples[1]
-        assert after.peak_mib - sampler.samples[0].rss_mib >= 60.0
+        # Freed by step 9, yet the peak since step 6 (reset to the RSS holding it) shows it.
+        gone = sampler.samples[2]
+        assert gone.peak_mib - gone.rss_mib >= 60.0
     with pytest.raises(ValueError, match="every must be >= 1"):
         RSSSampler(every=0)
 

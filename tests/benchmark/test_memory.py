@@ -3,6 +3,7 @@
 import argparse
 import json
 import math
+import mmap
 from pathlib import Path
 
 import numpy as np
@@ -90,12 +91,16 @@ def test_sampler_keeps_every_nth_step_and_sees_a_transient_64_mib():
     sampler = RSSSampler(every=3)
     buffer = None
     for step in range(1, 11):
-        if step == 5:  # a 64 MiB buffer, touched at step 5, freed after the sample of step 6
-            buffer = np.ones(64 * 2**20, dtype=np.uint8)
-            assert int(buffer[::4096].sum()) == 16384
+        if step == 5:  # 64 MiB touched at step 5, unmapped after the sample of step 6
+            # An anonymous mapping of its own: malloc could hand back pages already resident.
+            buffer = mmap.mmap(-1, 64 * 2**20)
+            pages = np.frombuffer(buffer, dtype=np.uint8)
+            pages[:] = 1
+            assert int(pages[::4096].sum()) == 16384
+            del pages
         sampler.sample(step, force=step == 10)
         if step == 6:
-            del buffer
+            buffer.close()
     assert [s.step for s in sampler.samples] == [3, 6, 9, 10]
     assert all(s.peak_mib >= s.rss_mib > 0 for s in sampler.samples)
     assert sampler.samples[1].rss_mib - sampler.samples[0].rss_mib >= 60.0  # held at step 6

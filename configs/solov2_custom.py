@@ -43,8 +43,8 @@ model = dict(
 # longer schedules. Flips cost nothing and keep the objects' look.
 train_pipeline = [
     # Decoding an image, building one mask per object and resizing them give the same result
-    # every epoch: done once per image, then served from memory (up to 2 GiB in the data
-    # worker; the images beyond that are decoded each time).
+    # every epoch: done once per image, then served from memory (up to 2 GiB in the process
+    # that runs the pipeline; the images beyond that are decoded each time).
     dict(
         type="CachedTransforms",
         transforms=[

@@ -34,7 +34,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..models.dense_heads.solov2_head import _TEST_DEFAULTS, points_nms
+from ..models.dense_heads.solov2_head import _TEST_DEFAULTS, cell_probs
 from ..models.layers.mask_feat_branch import SOLOv2MaskFeatBranch
 
 #: test_cfg keys whose value the exported graph bakes in.
@@ -339,10 +339,9 @@ class SOLOv2ExportModule(nn.Module):
             feats = self.neck(feats)
         kernel_preds, cls_logits, mask_feats = self.head_forward(feats)
         num_classes = self.head.num_classes
-        local_maxima = points_nms if self.points_nms else (lambda probs: probs)
         cls_scores = torch.cat(
             [
-                local_maxima(logits.sigmoid()).permute(0, 2, 3, 1).reshape(-1, num_classes)
+                cell_probs(logits, self.points_nms).permute(0, 2, 3, 1).reshape(-1, num_classes)
                 for logits in cls_logits
             ]
         )  # (G, K)

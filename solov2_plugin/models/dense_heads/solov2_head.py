@@ -124,6 +124,21 @@ def points_nms(scores: Tensor) -> Tensor:
     return scores * (local_max == scores)
 
 
+def cell_probs(logits: Tensor, with_points_nms: bool) -> Tensor:
+    """Category probabilities of the grid cells, points NMS applied or not.
+
+    Args:
+        logits (Tensor): Category logits, shape (N, K, Sh, Sw).
+        with_points_nms (bool): Keep only the maxima of 2x2 neighbourhoods
+            (:func:`points_nms`, mmdet's behaviour) or every cell's probability.
+
+    Returns:
+        Tensor: Probabilities of shape (N, K, Sh, Sw).
+    """
+    probs = logits.sigmoid()
+    return points_nms(probs) if with_points_nms else probs
+
+
 @MODELS.register_module()
 class SOLOv2DynamicHead(BaseMaskHead):
     """SOLOv2 head (`SOLOv2: Dynamic and Fast Instance Segmentation
@@ -614,10 +629,9 @@ class SOLOv2DynamicHead(BaseMaskHead):
         """
         cfg = {**_TEST_DEFAULTS, **(self.test_cfg or {})}
         num_imgs = mask_feats.shape[0]
-        local_maxima = points_nms if cfg["points_nms"] else (lambda probs: probs)
         scores = torch.cat(
             [
-                local_maxima(logits.sigmoid())
+                cell_probs(logits, cfg["points_nms"])
                 .permute(0, 2, 3, 1)
                 .reshape(num_imgs, -1, self.num_classes)
                 for logits in mlvl_cls_scores

@@ -487,13 +487,16 @@ class SOLOv2DynamicHead(BaseMaskHead):
             targets (BatchTargets): Claims of the batch, level by level.
 
         Returns:
-            Tensor: Row ``i`` is the kernel of claim ``i``.
+            Tensor: Row ``i`` is the kernel of claim ``i``. Levels without
+            claims are left out of the graph, so the backward pass skips their
+            kernel tower (as mmdet's does) instead of running it on zeros.
         """
         kernels, first = [], 0
         for pred, counts in zip(mlvl_kernel_preds, targets.counts):
             level = slice(first, first + sum(counts))
             first = level.stop
-            kernels.append(pred.flatten(2)[targets.images[level], :, targets.cells[level]])
+            if level.stop > level.start:
+                kernels.append(pred.flatten(2)[targets.images[level], :, targets.cells[level]])
         return torch.cat(kernels)
 
     def _mask_loss(

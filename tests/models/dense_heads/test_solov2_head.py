@@ -232,6 +232,24 @@ def test_per_instance_dice_through_the_head_matches_hand_computation():
     assert losses["loss_cls"].item() == pytest.approx(hand_focal(11), rel=1e-5)
 
 
+def test_levels_without_claims_stay_out_of_the_mask_loss_graph():
+    """Their kernels get no gradient at all (not zeros): backward skips their tower."""
+    head = build_head()
+    kernels, cls_preds, mask_feats = hand_made_outputs(head)
+    kernels = [level.requires_grad_() for level in kernels]
+    losses = head.loss_by_feat(
+        kernels,
+        cls_preds,
+        mask_feats,
+        batch_gt_instances=hand_gts(),
+        batch_img_metas=[meta(), meta()],
+    )
+    losses["loss_mask"].backward()
+    claimed = {level for cells in HAND_CELLS for level in cells}
+    assert claimed == {0, 1, 2}
+    assert [level.grad is not None for level in kernels] == [True, True, True, False, False]
+
+
 def test_pooled_dice_through_the_head_is_the_mean_over_images():
     """The seed's loss: one dice term per image (all its claims pooled), mean over images.
 

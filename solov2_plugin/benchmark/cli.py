@@ -151,6 +151,12 @@ def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help="also write a torch.profiler table of every measure of each model to DIR",
     )
+    parser.add_argument(
+        "--flops",
+        action="store_true",
+        help="also count each measure's convolution and matrix-product GFLOP, the rate "
+        "achieved, and a reference convolution's rate on this device",
+    )
 
 
 def _run_model(args: argparse.Namespace) -> int:
@@ -172,6 +178,7 @@ def _run_model(args: argparse.Namespace) -> int:
             seed=args.seed,
             category_bias=args.category_bias,
             profile_dir=args.profile,
+            flops=args.flops,
         )
         if args.scaling:
             report = run_scaling(

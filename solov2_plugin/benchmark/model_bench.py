@@ -28,6 +28,7 @@ import torch
 from torch import Tensor, nn
 
 from .agreement import compare_detections
+from .flops import REFERENCE_CONV, count_flops, reference_rate
 from .measure import Measurement, measure, measure_interleaved, ratio
 from .models import (
     CATEGORY_BIAS,
@@ -63,6 +64,9 @@ class ModelBenchConfig:
             detections on a crowded image; lower: fewer candidates).
         profile_dir (str, optional): Also write a ``torch.profiler`` table of
             every measure of each model there (``{model}_{measure}.txt``).
+        flops (bool): Also count each measure's convolution and matrix-product
+            operations and time a reference convolution (see
+            :mod:`solov2_plugin.benchmark.flops`).
     """
 
     device: str = "cpu"
@@ -78,6 +82,7 @@ class ModelBenchConfig:
     seed: int = 0
     category_bias: float = CATEGORY_BIAS
     profile_dir: Optional[str] = None
+    flops: bool = False
 
     def check(self) -> None:
         """Raise ``ValueError`` naming the bad setting."""
@@ -179,7 +184,9 @@ def _measure_models(
     device: torch.device,
     loss_context: Callable[[], contextlib.AbstractContextManager],
     log: Callable[[str], None],
-) -> Tuple[Dict[str, Dict[str, Measurement]], Dict[str, Dict[str, dict]]]:
+) -> Tuple[
+    Dict[str, Dict[str, Measurement]], Dict[str, Dict[str, dict]], Dict[str, Dict[str, int]]
+]:
     """Time the requested measures of the models, in turns (see :func:`measure_interleaved`).
 
     Args:
@@ -193,11 +200,13 @@ def _measure_models(
         log (Callable[[str], None]): Progress lines.
 
     Returns:
-        tuple: Per model, per measure, a :class:`Measurement`; and per model,
-        per measure, the profile summary (empty without ``profile_dir``).
+        tuple: Per model, per measure: a :class:`Measurement`; the profile
+        summary (empty without ``profile_dir``); the operations counted by
+        :func:`count_flops` (empty without ``flops``).
     """
     results: Dict[str, Dict[str, Measurement]] = {name: {} for name in models}
     profiles: Dict[str, Dict[str, dict]] = {name: {} for name in models}
+    flops: Dict[str, Dict[str, int]] = {name: {} for name in models}
     for measure_name in (name for name in MEASURES if name in cfg.measures):
         with contextlib.ExitStack() as stack:
             if measure_name in LOSS_MEASURES:
@@ -213,6 +222,8 @@ def _measure_models(
             )
             for name, timing in timings.items():
                 results[name][measure_name] = timing
+                if cfg.flops:
+                    flops[name][measure_name] = count_flops(calls[name])
                 if cfg.profile_dir:
                     profiles[name][measure_name] = profile_call(
                         calls[name],
@@ -220,7 +231,7 @@ def _measure_models(
                         Path(cfg.profile_dir) / f"{name}_{measure_name}.txt",
                         _profile_title(cfg, name, measure_name),
                     )
-    return results, profiles
+    return results, profiles, flops
 
 
 def _variant(
@@ -316,7 +327,7 @@ def run_model_benchmark(
         ours), ``ours_inference_over_forward``, ``agreement`` (ours vs mmdet,
         see :func:`compare_detections`) and ``variants`` (per optional row:
         ``inference`` and ``agreement`` with our fp32 eager result, or
-        ``error``).
+        ``error``); with ``flops``, ``arithmetic`` (see :func:`arithmetic`).
 
     Raises:
         ValueError: If a setting is invalid (see :meth:`ModelBenchConfig.check`).
@@ -339,7 +350,7 @@ def run_model_benchmark(
         f"{int(agreement.get('num_other', 0))}, identical: {bool(agreement['identical'])}"
     )
 
-    results, profiles = _measure_models(
+    results, profiles, flops = _measure_models(
         dict(mmdet=reference, ours=ours), inputs, samples, cfg, device, loss_context, log
     )
 
@@ -382,6 +393,40 @@ def run_model_benchmark(
         agreement=agreement,
         variants=variants,
         profiles=profiles,
+        arithmetic=arithmetic(results, flops, device) if cfg.flops else None,
+    )
+
+
+def arithmetic(
+    results: Dict[str, Dict[str, Measurement]],
+    flops: Dict[str, Dict[str, int]],
+    device: torch.device,
+) -> Dict[str, object]:
+    """Operations of each measure, the rate achieved, and the reference convolution's rate.
+
+    Args:
+        results (dict): Per model, per measure, its :class:`Measurement`.
+        flops (dict): Per model, per measure, the operations of one call.
+        device (torch.device): Where the reference convolution runs.
+
+    Returns:
+        dict: ``reference_conv`` (:data:`REFERENCE_CONV`), its rate
+        ``reference_gflop_per_s``, and per model, per measure, ``gflop`` and
+        ``gflop_per_s`` (over the median time).
+    """
+    return dict(
+        reference_conv=list(REFERENCE_CONV),
+        reference_gflop_per_s=reference_rate(device) / 1e9,
+        models={
+            name: {
+                key: dict(
+                    gflop=count / 1e9,
+                    gflop_per_s=count / 1e6 / results[name][key].median_ms,
+                )
+                for key, count in per_model.items()
+            }
+            for name, per_model in flops.items()
+        },
     )
 
 
@@ -450,8 +495,38 @@ def format_report(report: Dict[str, object]) -> str:
             f"{agree.get('matched', 0):.1%}, mean IoU {agree.get('mean_iou', 0):.3f}, "
             f"identical: {bool(agree['identical'])}"
         )
+    lines.extend(_arithmetic_lines(report.get("arithmetic")))
     lines.extend(f"  note: {note}" for note in report["notes"])
     return "\n".join(lines)
+
+
+def _arithmetic_lines(arith: Optional[dict]) -> List[str]:
+    """The ``--flops`` rows of :func:`format_report` (none without them)."""
+    if not arith:
+        return []
+    batch, cin, cout, height, width, kernel = arith["reference_conv"]
+    lines = [
+        "  arithmetic (convolutions and matrix products, counted once):",
+        f"  {'measure':<16}{'mmdet GFLOP':>12}{'ours GFLOP':>12}{'mmdet GFLOP/s':>15}"
+        f"{'ours GFLOP/s':>14}",
+    ]
+    models = arith["models"]
+    for key in MEASURES:
+        ref, our = models.get("mmdet", {}).get(key), models.get("ours", {}).get(key)
+        if ref is None and our is None:
+            continue
+        cells = [
+            "-" if entry is None else f"{entry[field]:,.1f}"
+            for field in ("gflop", "gflop_per_s")
+            for entry in (ref, our)
+        ]
+        lines.append(f"  {key:<16}{cells[0]:>12}{cells[1]:>12}{cells[2]:>15}{cells[3]:>14}")
+    lines.append(
+        f"  reference: one {kernel}x{kernel} convolution, {cin} -> {cout} channels at "
+        f"{height}x{width}, batch {batch}: {arith['reference_gflop_per_s']:,.1f} GFLOP/s "
+        "on this device"
+    )
+    return lines
 
 
 def parse_size(values: Sequence[int]) -> Tuple[int, int]:

@@ -44,7 +44,8 @@ def run_scaling(
     plan = [("instances", k, tuple(cfg.size)) for k in instances]
     plan += [("size", cfg.instances, (side, side)) for side in sizes]
     points: List[Dict[str, object]] = []
-    unprofiled = dataclasses.replace(cfg, profile_dir=None)  # a sweep is timed, not profiled
+    # A sweep is timed, not profiled nor counted.
+    unprofiled = dataclasses.replace(cfg, profile_dir=None, flops=False)
     for sweep, num, size in plan:
         log(f"  {sweep} sweep: {num} instances, {size[0]}x{size[1]}")
         inputs, samples = synthetic_batch(cfg.batch, size, num, device, cfg.seed)

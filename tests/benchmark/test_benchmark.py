@@ -10,6 +10,7 @@ from mmengine.structures import InstanceData
 
 from solov2_plugin.benchmark import compare_detections, measure
 from solov2_plugin.benchmark.cli import COMMANDS, main
+from solov2_plugin.benchmark.flops import conv_flops, count_flops
 from solov2_plugin.benchmark.measure import measure_interleaved, peak_memory, ratio
 from solov2_plugin.benchmark.model_bench import ModelBenchConfig, format_report, run_model_benchmark
 from solov2_plugin.benchmark.profiling import profile_call
@@ -199,6 +200,36 @@ def test_model_command_profile_writes_one_table_per_model_and_measure(tmp_path):
         .read_text()
         .startswith("ours forward: 64x64, batch 1, 3 inst.")
     )
+
+
+def test_count_flops_of_a_convolution_and_a_product_by_hand():
+    inputs, weight = torch.ones(2, 3, 5, 7), torch.ones(4, 3, 3, 3)
+    conv = count_flops(lambda: torch.nn.functional.conv2d(inputs, weight, padding=1))
+    # 2 images x 4 out channels x 35 pixels, each a 27-term multiply-add.
+    assert conv == 2 * 2 * 4 * 35 * 27 == conv_flops((2, 3, 4, 5, 7, 3)) == 15120
+    assert count_flops(lambda: torch.ones(6, 5) @ torch.ones(5, 4)) == 2 * 6 * 5 * 4
+    assert count_flops(lambda: torch.ones(100).sigmoid()) == 0  # element-wise: not counted
+    assert conv_flops() == 2 * 2 * 512 * 40 * 40 * 512 * 9
+
+
+def test_model_command_flops_counts_the_same_arithmetic_for_both_models(tmp_path, capsys):
+    """Same network, same targets: forward and training step count the same operations."""
+    argv = ["model", "--shrink", "--size", "64", "64", "--instances", "3", "--warmup", "0"]
+    argv += ["--repeats", "1", "--measures", "forward,train_step", "--category-bias", "-3"]
+    argv += ["--flops", "--json", str(tmp_path / "bench.json")]
+    assert main(argv) == 0
+    arith = json.loads((tmp_path / "bench.json").read_text())["arithmetic"]
+    models = arith["models"]
+    assert set(models["ours"]) == set(models["mmdet"]) == {"forward", "train_step"}
+    for key in ("forward", "train_step"):
+        assert models["ours"][key]["gflop"] == models["mmdet"][key]["gflop"]
+    # Backward costs about twice the forward, and the step includes a forward.
+    forward, step = models["ours"]["forward"]["gflop"], models["ours"]["train_step"]["gflop"]
+    assert 2.0 * forward < step < 3.0 * forward
+    assert arith["reference_conv"] == [2, 512, 512, 40, 40, 3]
+    assert arith["reference_gflop_per_s"] > 0
+    out = capsys.readouterr().out
+    assert "mmdet GFLOP/s" in out and "reference: one 3x3 convolution, 512 -> 512" in out
 
 
 def test_measure_interleaved_alternates_the_order_every_round():

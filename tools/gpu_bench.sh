@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The model benchmark on the GPU machine, in one run of about 7 minutes on an H200:
 #   bash .gpu/on_device.sh bash tools/gpu_bench.sh "$OUT"
-# 1. mmdet's SOLOv2 vs ours at 800x1344, 1 image, 100 instances (fp32)  -> $OUT/bench_800x1344.json
+# 1. mmdet's SOLOv2 vs ours at 800x1344, 1 image, 100 instances (fp32, with --flops) -> $OUT/bench_800x1344.json
 #    and at batch 2, 40 instances (the training goal), with torch.profiler tables of every measure
 #    -> $OUT/bench_800x1344_b2.json, $OUT/profiles.tgz
 # 2. our optional rows: bf16, channels_last, compile, cudagraphs          -> $OUT/bench_variants.json
@@ -26,7 +26,7 @@ part() {  # part NAME SECONDS COMMAND...
 
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv 2>&1 | tee "$out/gpu.txt"
 
-part main 100 $bench --size 800 1344 --instances 100 --batch 1 --warmup 3 --repeats 10 \
+part main 100 $bench --size 800 1344 --instances 100 --batch 1 --warmup 3 --repeats 10 --flops \
   --json "$out/bench_800x1344.json"
 part batch2 120 $bench --size 800 1344 --instances 40 --batch 2 --warmup 3 --repeats 10 \
   --profile /tmp/profiles --json "$out/bench_800x1344_b2.json"

@@ -34,7 +34,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..models.dense_heads.solov2_head import _TEST_DEFAULTS, cell_probs
+from ..models.dense_heads.solov2_head import _TEST_DEFAULTS, cell_probs, dynamic_conv
 from ..models.layers.mask_feat_branch import SOLOv2MaskFeatBranch
 
 #: test_cfg keys whose value the exported graph bakes in.
@@ -248,14 +248,8 @@ class SOLOv2ExportModule(nn.Module):
 
     def cell_probabilities(self, kernels: Tensor, mask_feats: Tensor) -> Tensor:
         """Mask probabilities of every grid cell: (G, D) and (1, E, Hm, Wm) -> (G, Hm * Wm)."""
-        size = self.head.dynamic_conv_size
-        channels = mask_feats.shape[1]
-        if size == 1:
-            logits = kernels @ mask_feats[0].reshape(channels, -1)
-        else:
-            weight = kernels.reshape(-1, channels, size, size)
-            logits = F.conv2d(mask_feats, weight, padding=size // 2)[0].flatten(1)
-        return logits.sigmoid()
+        logits = dynamic_conv(mask_feats[0], kernels, self.head.dynamic_conv_size)
+        return logits.flatten(1).sigmoid()
 
     def select_candidates(
         self, cls_scores: Tensor, cell_strides: Tensor, probs: Tensor

@@ -11,6 +11,7 @@ from mmdet.structures.mask import BitmapMasks
 from mmengine.config import ConfigDict
 from mmengine.registry import DefaultScope
 from mmengine.structures import InstanceData
+from torch.utils.flop_counter import FlopCounterMode
 
 from solov2_plugin.models.dense_heads import SOLOv2DynamicHead, dynamic_conv, points_nms
 from solov2_plugin.models.layers import ChannelLayerNorm
@@ -545,6 +546,22 @@ def test_dynamic_conv_matches_one_convolution_per_kernel(kernel_size):
         for kernel in kernels
     ]
     torch.testing.assert_close(out, torch.cat(expected, dim=1)[0], atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "device, kernel_size, operation",
+    [("cpu", 1, "mm"), ("cpu", 3, "convolution"), ("meta", 1, "convolution")],
+)
+def test_dynamic_conv_is_a_product_on_the_cpu_and_mmdets_convolution_elsewhere(
+    device, kernel_size, operation
+):
+    """Off the CPU (here the meta device, as a GPU would) it is mmdet's convolution."""
+    feats = torch.randn(4, 9, 11, device=device)
+    kernels = torch.randn(5, 4 * kernel_size**2, device=device)
+    with FlopCounterMode(display=False) as counter:
+        out = dynamic_conv(feats, kernels, kernel_size)
+    assert out.shape == (5, 9, 11) and out.device.type == device
+    assert [str(op) for op in counter.get_flop_counts()["Global"]] == [f"aten.{operation}"]
 
 
 @pytest.mark.parametrize("kernel_size", [1, 3])

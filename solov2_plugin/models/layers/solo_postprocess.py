@@ -28,9 +28,10 @@ Full masks are then built only for the kept candidates
 from typing import Callable, NamedTuple, Tuple
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
-# cells (C,) int64 -> mask logits (C, Hm, Wm)
+# cells (C,) int64 -> mask logits (C, Hm, Wm), a new tensor each call (overwritten in place)
 MaskLogitsFn = Callable[[Tensor], Tensor]
 
 # Elements of one chunk of masks (C_chunk * Hm * Wm): about 13 bytes each are live at once
@@ -80,10 +81,11 @@ def cell_mask_stats(
     """
     areas, sums = [], []
     for start in range(0, cells.shape[0], chunk_size):
-        probs = mask_logits(cells[start : start + chunk_size]).sigmoid()
-        masks = probs > mask_thr
-        areas.append(masks.sum((1, 2)).float())
-        sums.append((probs * masks).sum((1, 2)))
+        probs = mask_logits(cells[start : start + chunk_size]).sigmoid_()
+        areas.append((probs > mask_thr).sum((1, 2)).float())
+        # threshold keeps p where p > mask_thr and writes 0 elsewhere: the values of
+        # probs * mask in one pass, without a float copy of the mask.
+        sums.append(F.threshold(probs, mask_thr, 0.0).sum((1, 2)))
     if not areas:
         empty = torch.zeros(0, device=cells.device)
         return empty, empty.clone()

@@ -131,12 +131,14 @@ def test_fewer_candidates_than_nms_pre_keeps_all_of_them():
 
 def test_cell_mask_stats_match_direct_sums():
     _, _, logits = random_problem(3)
+    logits[5, :2, :2] = 0.0  # probability exactly 0.5, the threshold: outside the mask
     cells = torch.tensor([5, 0, 59, 5, 17])
     areas, sums = cell_mask_stats(lambda c: logits[c], cells, MASK_THR, chunk_size=2)
     probs = logits[cells].sigmoid()
     masks = probs > MASK_THR
+    assert MASK_THR == 0.5 and not masks[0, :2, :2].any()
     assert torch.equal(areas, masks.sum((1, 2)).float())
-    torch.testing.assert_close(sums, (probs * masks).sum((1, 2)), atol=0, rtol=1e-6)
+    assert torch.equal(sums, (probs * masks).sum((1, 2)))  # mmdet's form, bit for bit
     empty_areas, empty_sums = cell_mask_stats(
         lambda c: logits[c], cells[:0], MASK_THR, chunk_size=2
     )

@@ -36,6 +36,7 @@ from torch import Tensor, nn
 
 from ..models.dense_heads.solov2_head import _TEST_DEFAULTS, cell_probs, dynamic_conv
 from ..models.layers.mask_feat_branch import SOLOv2MaskFeatBranch
+from ..models.layers.solo_postprocess import rescored_scores
 
 #: test_cfg keys whose value the exported graph bakes in.
 GRAPH_TEST_KEYS = (
@@ -268,11 +269,9 @@ class SOLOv2ExportModule(nn.Module):
         num_classes = cls_scores.shape[1]
         masks = probs > self.mask_thr
         areas = masks.sum(1).float()
-        maskness = (probs * masks).sum(1) / areas
-        is_candidate = (cls_scores > self.score_thr) & (areas > cell_strides)[:, None]
-        rescored = cls_scores * maskness[:, None]
-        minus_inf = torch.full_like(rescored, float("-inf"))
-        flat = torch.where(is_candidate, rescored, minus_inf).flatten()
+        flat = rescored_scores(
+            cls_scores, areas, (probs * masks).sum(1), cell_strides, self.score_thr
+        ).flatten()
         padded = torch.cat([flat, flat.new_full((self.nms_pre,), float("-inf"))])
         top_scores, top_index = padded.topk(self.nms_pre)
         valid = torch.isfinite(top_scores)

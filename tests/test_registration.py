@@ -33,7 +33,12 @@ OUR_NAMES = {
         "RecordBatchImagesHook",
         "WallTimeBudgetHook",
     ],
-    "OPTIM_WRAPPERS": ["NonFiniteLossOptimWrapper", "NonFiniteLossAmpOptimWrapper"],
+    "OPTIM_WRAPPERS": [
+        "BF16OptimWrapper",
+        "NonFiniteLossOptimWrapper",
+        "NonFiniteLossAmpOptimWrapper",
+        "NonFiniteLossBF16OptimWrapper",
+    ],
 }
 REGISTRIES = {
     "DATASETS": DATASETS,

@@ -35,7 +35,10 @@ def parse_args() -> argparse.Namespace:
         help="resume from PATH, or from the latest checkpoint in the work dir with 'auto'",
     )
     parser.add_argument(
-        "--amp", action="store_true", help="automatic mixed precision (needs a CUDA GPU)"
+        "--amp",
+        action="store_true",
+        help="mixed precision: float16 on a CUDA GPU, bfloat16 on a CPU (fast where it has "
+        "AVX512-BF16 or AMX)",
     )
     parser.add_argument(
         "--cfg-options",

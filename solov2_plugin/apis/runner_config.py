@@ -14,11 +14,13 @@ resulting :class:`mmengine.config.Config` without running anything::
 from __future__ import annotations
 
 import os.path as osp
+import warnings
 from typing import Any, Mapping, Optional
 
 import torch
 from mmengine.config import Config
 
+from ..engine.bf16_optim_wrapper import cpu_has_native_bf16
 from ..engine.resume import checkpoint_problem, find_resume_checkpoint
 from .data_overrides import merge_cfg_options
 
@@ -89,19 +91,29 @@ def load_config(
     return cfg
 
 
-def check_amp_available() -> None:
-    """Raise when automatic mixed precision cannot run here.
+def use_mixed_precision(cfg: Config) -> None:
+    """Switch a training config's optimizer wrapper to mixed precision; in place.
 
-    mmengine's ``AmpOptimWrapper`` needs a CUDA (or NPU, MLU, MUSA) device; on a CPU it
-    fails with an assertion deep inside the runner, after the model and data are built.
+    With a CUDA GPU: mmengine's ``AmpOptimWrapper`` (float16, dynamic loss scale unless the
+    config sets one). Without: :class:`~solov2_plugin.engine.BF16OptimWrapper` (bfloat16
+    autocast, no loss scale), with a warning when the CPU has no native bfloat16 arithmetic
+    (there it is slower than float32). The non-finite-loss guard becomes its twin over the
+    chosen wrapper; any other wrapper type is replaced, its arguments kept.
 
-    Raises:
-        ValueError: No CUDA GPU is available.
+    Args:
+        cfg: A training config with ``optim_wrapper``.
     """
-    if not torch.cuda.is_available():
-        raise ValueError(
-            "--amp (automatic mixed precision) needs a CUDA GPU and none is available here; "
-            "train without --amp."
+    guarded = cfg.optim_wrapper.get("type") == "NonFiniteLossOptimWrapper"
+    if torch.cuda.is_available():
+        cfg.optim_wrapper.type = "NonFiniteLossAmpOptimWrapper" if guarded else "AmpOptimWrapper"
+        cfg.optim_wrapper.setdefault("loss_scale", "dynamic")
+        return
+    cfg.optim_wrapper.type = "NonFiniteLossBF16OptimWrapper" if guarded else "BF16OptimWrapper"
+    if not cpu_has_native_bf16():
+        warnings.warn(
+            "--amp without a GPU trains in bfloat16, but this CPU has no native bfloat16 "
+            "arithmetic (AVX512-BF16 or AMX): expect it to be slower than without --amp.",
+            stacklevel=2,
         )
 
 
@@ -175,7 +187,8 @@ def build_train_config(
         resume: ``'auto'`` resumes from the newest checkpoint in the work dir that loads
             (warning about each torn one it skips; afresh when there is none), a path
             resumes from that checkpoint; None starts afresh (from ``load_from`` if set).
-        amp: Train with automatic mixed precision (``AmpOptimWrapper``, dynamic loss scale).
+        amp: Train with mixed precision (:func:`use_mixed_precision`: float16 on a CUDA GPU,
+            bfloat16 without one).
 
     Returns:
         Config: The config for ``Runner.from_cfg``, with :func:`add_checkpoint_safety`
@@ -183,12 +196,10 @@ def build_train_config(
 
     Raises:
         FileNotFoundError: The config, or the checkpoint named by ``resume``, does not exist.
-        ValueError: ``amp`` without a CUDA GPU, an unknown launcher, or no checkpoint to
-            resume from loads (torn, not a checkpoint).
+        ValueError: An unknown launcher, or no checkpoint to resume from loads (torn, not a
+            checkpoint).
         UnsafeCheckpointError: The checkpoint to resume from holds pickled code.
     """
-    if amp:
-        check_amp_available()
     if resume not in (None, "auto") and not osp.isfile(resume):
         raise FileNotFoundError(
             f"Checkpoint '{resume}' to resume from does not exist; pass an existing .pth file "
@@ -196,10 +207,7 @@ def build_train_config(
         )
     cfg = load_config(config, work_dir, cfg_options, launcher)
     if amp:
-        # The non-finite-loss guard has an AMP twin; any other wrapper becomes mmengine's.
-        guarded = cfg.optim_wrapper.get("type") == "NonFiniteLossOptimWrapper"
-        cfg.optim_wrapper.type = "NonFiniteLossAmpOptimWrapper" if guarded else "AmpOptimWrapper"
-        cfg.optim_wrapper.setdefault("loss_scale", "dynamic")
+        use_mixed_precision(cfg)
     add_checkpoint_safety(cfg)
     _apply_resume(cfg, resume)
     return cfg

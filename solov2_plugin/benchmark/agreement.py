@@ -1,4 +1,5 @@
-"""Agreement of two sets of detections (ours vs mmdet, or a variant vs fp32 eager).
+"""Agreement of two sets of detections (ours vs mmdet, or a variant vs fp32 eager), and of
+two training steps (a variant vs fp32 eager).
 
 Dimension key: R reference detections, Q other detections, H x W mask size.
 """
@@ -117,4 +118,32 @@ def compare_detections(
         mask_pixel_diff=_nanmax([p["mask_pixel_diff"] for p in per_image]),
         matched=sum(p["matched"] for p in per_image) / len(per_image),
         mean_iou=sum(p["mean_iou"] for p in per_image) / len(per_image),
+    )
+
+
+def compare_training(
+    ref_losses: Dict[str, float],
+    ref_grads: Tensor,
+    losses: Dict[str, float],
+    grads: Tensor,
+) -> Dict[str, float]:
+    """Agreement of one training step with a reference step on the same batch and weights.
+
+    Args:
+        ref_losses (dict[str, float]): Reference loss values by name.
+        ref_grads (Tensor): Reference gradients, all parameters flattened, shape (W,).
+        losses (dict[str, float]): Compared loss values (the same names).
+        grads (Tensor): Compared gradients, shape (W,).
+
+    Returns:
+        dict[str, float]: ``max_loss_rel_diff`` (largest ``|l - l_ref| / |l_ref|``
+        over the losses), ``grad_cosine`` (cosine similarity of the two
+        gradients) and ``grad_rel_diff`` (``||g - g_ref|| / ||g_ref||``).
+    """
+    rel = [abs(losses[key] - value) / abs(value) for key, value in ref_losses.items() if value]
+    ref_grads, grads = ref_grads.double(), grads.double()
+    return dict(
+        max_loss_rel_diff=max(rel, default=0.0),
+        grad_cosine=float(torch.nn.functional.cosine_similarity(ref_grads, grads, dim=0)),
+        grad_rel_diff=float((grads - ref_grads).norm() / ref_grads.norm()),
     )

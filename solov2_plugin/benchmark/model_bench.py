@@ -27,7 +27,7 @@ from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 import torch
 from torch import Tensor, nn
 
-from .agreement import compare_detections
+from .agreement import compare_detections, compare_training
 from .flops import REFERENCE_CONV, count_flops, reference_rate
 from .measure import Measurement, measure, measure_interleaved, ratio
 from .models import (
@@ -41,6 +41,8 @@ from .models import (
 from .profiling import profile_call
 
 VARIANTS = ("bf16", "channels_last", "compile", "cudagraphs")
+# Optional rows that also time a training step (the compiled ones time inference only).
+EAGER_VARIANTS = ("bf16", "channels_last")
 MEASURES = ("inference", "forward", "train_step", "targets_losses")
 
 
@@ -117,12 +119,25 @@ def _forward(model: nn.Module) -> Callable[[Tensor], tuple]:
     return forward
 
 
-def _train_step(model: nn.Module, inputs: Tensor, samples: list) -> Callable[[], None]:
-    """One training step: loss, backward and an SGD step with learning rate 0."""
+def _autocast(
+    device: torch.device, dtype: Optional[torch.dtype]
+) -> contextlib.AbstractContextManager:
+    """``torch.autocast`` to ``dtype`` on ``device``'s type, or nothing when ``dtype`` is None."""
+    if dtype is None:
+        return contextlib.nullcontext()
+    return torch.autocast(device.type, dtype=dtype)
+
+
+def _train_step(
+    model: nn.Module, inputs: Tensor, samples: list, autocast_dtype: Optional[torch.dtype] = None
+) -> Callable[[], None]:
+    """One training step: loss (under autocast to ``autocast_dtype`` if given), backward and an
+    SGD step with learning rate 0."""
     optimizer = torch.optim.SGD(model.parameters(), lr=0.0)
 
     def step() -> None:
-        losses = model.loss(inputs, samples)
+        with _autocast(inputs.device, autocast_dtype):
+            losses = model.loss(inputs, samples)
         total = sum(value for key, value in losses.items() if "loss" in key)
         total.backward()
         optimizer.step()
@@ -130,6 +145,43 @@ def _train_step(model: nn.Module, inputs: Tensor, samples: list) -> Callable[[],
         optimizer.zero_grad(set_to_none=True)
 
     return step
+
+
+@contextlib.contextmanager
+def _training_mode(model: nn.Module) -> Iterator[None]:
+    """``model`` in training mode meanwhile; its gradients dropped and evaluation mode on exit."""
+    model.train()
+    try:
+        yield
+    finally:
+        model.zero_grad(set_to_none=True)
+        model.eval()
+
+
+def _losses_and_gradients(
+    model: nn.Module, inputs: Tensor, samples: list, autocast_dtype: Optional[torch.dtype] = None
+) -> Tuple[Dict[str, float], Tensor]:
+    """Loss values and gradients of one training step (no optimizer step).
+
+    Returns:
+        tuple: The losses by name, and the gradients of every trainable
+        parameter flattened into one float32 vector, shape (W,) (zeros where
+        a parameter got none).
+    """
+    with _training_mode(model):
+        with _autocast(inputs.device, autocast_dtype):
+            losses = {
+                key: value for key, value in model.loss(inputs, samples).items() if "loss" in key
+            }
+        sum(losses.values()).backward()
+        params = [p for p in model.parameters() if p.requires_grad]
+        grads = torch.cat(
+            [
+                (p.grad if p.grad is not None else torch.zeros_like(p)).flatten().float()
+                for p in params
+            ]
+        )
+    return {key: float(value) for key, value in losses.items()}, grads
 
 
 LOSS_MEASURES = ("train_step", "targets_losses")
@@ -146,12 +198,8 @@ def _measured_call(
     ``targets_losses`` computes the head outputs once, on entry.
     """
     if measure_name == "train_step":
-        model.train()
-        try:
+        with _training_mode(model):
             yield _train_step(model, inputs, samples)
-        finally:
-            model.zero_grad(set_to_none=True)
-            model.eval()
         return
     model.eval()
     forward = _forward(model)
@@ -234,34 +282,93 @@ def _measure_models(
     return results, profiles, flops
 
 
-def _variant(
-    name: str, ours: nn.Module, inputs: Tensor, samples: list, device: torch.device
-) -> Tuple[Callable[[], list], int]:
-    """The inference function of an optional row and its minimum warm-up."""
-    metas = [sample.metainfo for sample in samples]
+def _variant_model(
+    name: str, ours: nn.Module, inputs: Tensor
+) -> Tuple[nn.Module, Tensor, Optional[torch.dtype]]:
+    """The model, inputs and autocast dtype of an eager optional row (:data:`EAGER_VARIANTS`)."""
     if name == "bf16":
-
-        def run() -> list:
-            with torch.autocast(device.type, dtype=torch.bfloat16):
-                return _predictions(ours, inputs, samples)
-
-        return run, 1
+        return ours, inputs, torch.bfloat16
     if name == "channels_last":
         model = copy.deepcopy(ours).to(memory_format=torch.channels_last)
-        cl_inputs = inputs.contiguous(memory_format=torch.channels_last)
-        return (lambda: _predictions(model, cl_inputs, samples)), 1
-    if name in ("compile", "cudagraphs"):
-        if name == "cudagraphs" and device.type != "cuda":
-            raise ValueError("cudagraphs needs --device cuda")
-        mode = "reduce-overhead" if name == "cudagraphs" else None
-        compiled = torch.compile(_forward(ours), fullgraph=True, mode=mode)
+        return model, inputs.contiguous(memory_format=torch.channels_last), None
+    raise ValueError(f"{name!r} is not an eager variant; those are {list(EAGER_VARIANTS)}")
 
-        def run_compiled() -> list:
-            outs = compiled(inputs)
-            return ours.mask_head.predict_by_feat(*outs, batch_img_metas=metas, rescale=True)
 
-        return run_compiled, 3
-    raise ValueError(f"unknown variant {name!r}; choose from {list(VARIANTS)}")
+def _compiled_inference(
+    name: str, ours: nn.Module, inputs: Tensor, samples: list, device: torch.device
+) -> Callable[[], list]:
+    """Inference with the forward compiled (``compile``) or CUDA-graphed (``cudagraphs``)."""
+    if name == "cudagraphs" and device.type != "cuda":
+        raise ValueError("cudagraphs needs --device cuda")
+    mode = "reduce-overhead" if name == "cudagraphs" else None
+    compiled = torch.compile(_forward(ours), fullgraph=True, mode=mode)
+    metas = [sample.metainfo for sample in samples]
+
+    def run() -> list:
+        outs = compiled(inputs)
+        return ours.mask_head.predict_by_feat(*outs, batch_img_metas=metas, rescale=True)
+
+    return run
+
+
+def _run_variant(
+    name: str,
+    ours: nn.Module,
+    inputs: Tensor,
+    samples: list,
+    cfg: "ModelBenchConfig",
+    fp32_preds: Optional[list],
+    fp32_step: Optional[Tuple[Dict[str, float], Tensor]],
+    log: Callable[[str], None],
+) -> Dict[str, object]:
+    """Time one optional row of our model and compare it with our fp32 eager results.
+
+    Args:
+        name (str): One of :data:`VARIANTS`.
+        ours (nn.Module): Our model, in evaluation mode.
+        inputs (Tensor): Batch inputs, shape (N, 3, H, W).
+        samples (list): Their data samples with ground truth.
+        cfg (ModelBenchConfig): Measures, warm-up and repeats.
+        fp32_preds (list, optional): Our fp32 eager detections (None: no
+            inference row).
+        fp32_step (tuple, optional): Our fp32 eager losses and gradients
+            (:func:`_losses_and_gradients`; None: no training row).
+        log (Callable[[str], None]): Progress lines.
+
+    Returns:
+        dict: ``inference`` (a :class:`Measurement` dict) and ``agreement``
+        (:func:`compare_detections`) when timed; for the eager variants also
+        ``train_step`` and ``train_agreement`` (:func:`compare_training`).
+    """
+    device = inputs.device
+    row: Dict[str, object] = {}
+    if name in EAGER_VARIANTS:
+        model, var_inputs, dtype = _variant_model(name, ours, inputs)
+
+        def infer() -> list:
+            with _autocast(device, dtype):
+                return _predictions(model, var_inputs, samples)
+
+        min_warmup = 1
+    else:
+        model, infer, min_warmup = None, _compiled_inference(name, ours, inputs, samples, device), 3
+    if fp32_preds is not None:
+        with torch.no_grad():
+            timing = measure(infer, device, max(cfg.warmup, min_warmup), cfg.repeats)
+            row.update(
+                inference=timing.as_dict(), agreement=compare_detections(fp32_preds, infer())
+            )
+        log(f"    inference       {timing.median_ms:10.1f} ms")
+    if fp32_step is not None and model is not None:
+        with _training_mode(model):
+            step = _train_step(model, var_inputs, samples, dtype)
+            timing = measure(step, device, cfg.warmup, cfg.repeats)
+        losses, grads = _losses_and_gradients(model, var_inputs, samples, dtype)
+        row.update(
+            train_step=timing.as_dict(), train_agreement=compare_training(*fp32_step, losses, grads)
+        )
+        log(f"    train_step      {timing.median_ms:10.1f} ms")
+    return row
 
 
 def environment(device: torch.device) -> Dict[str, object]:
@@ -355,17 +462,16 @@ def run_model_benchmark(
     )
 
     variants: Dict[str, Dict[str, object]] = {}
+    fp32_step = None
+    if "train_step" in cfg.measures and set(cfg.variants) & set(EAGER_VARIANTS):
+        fp32_step = _losses_and_gradients(ours, inputs, samples)
+    fp32_preds = our_preds if "inference" in cfg.measures else None
     for name in cfg.variants:
         log(f"  variant {name}:")
         try:
-            run, min_warmup = _variant(name, ours, inputs, samples, device)
-            with torch.no_grad():
-                timing = measure(run, device, max(cfg.warmup, min_warmup), cfg.repeats)
-                preds = run()
-            variants[name] = dict(
-                inference=timing.as_dict(), agreement=compare_detections(our_preds, preds)
+            variants[name] = _run_variant(
+                name, ours, inputs, samples, cfg, fp32_preds, fp32_step, log
             )
-            log(f"    inference       {timing.median_ms:10.1f} ms")
         except Exception as err:  # an optional row must not end the run; its error is reported
             variants[name] = dict(error=f"{type(err).__name__}: {err}")
             log(f"    failed: {variants[name]['error']}")
@@ -480,24 +586,43 @@ def format_report(report: Dict[str, object]) -> str:
         f"max score diff {agree.get('max_score_diff', 0):.2e}, mask pixels differing "
         f"{agree.get('mask_pixel_diff', 0):.2e}"
     )
-    fp32_ms = results["ours"].get("inference", {}).get("median_ms")
     for name, row in report["variants"].items():
-        if "error" in row:
-            lines.append(f"  ours {name:<14} failed: {row['error']}")
-            continue
-        ms = row["inference"]["median_ms"]
-        agree = row["agreement"]
-        speed = ratio(fp32_ms, ms)
+        lines.extend(_variant_lines(name, row, results))
+    lines.extend(_arithmetic_lines(report.get("arithmetic")))
+    lines.extend(f"  note: {note}" for note in report["notes"])
+    return "\n".join(lines)
+
+
+def _speed(reference: Optional[dict], ms: float, what: str) -> str:
+    """``', 1.23x what'`` (reference median over ``ms``), or nothing without a reference."""
+    speed = ratio(reference and reference["median_ms"], ms)
+    return "" if speed is None else f", {speed:.2f}x {what}"
+
+
+def _variant_lines(name: str, row: dict, results: dict) -> List[str]:
+    """The rows of one optional variant in :func:`format_report`."""
+    if "error" in row:
+        return [f"  ours {name:<14} failed: {row['error']}"]
+    lines = []
+    if "inference" in row:
+        ms, agree = row["inference"]["median_ms"], row["agreement"]
         lines.append(
             f"  ours {name:<14} inference {ms:,.1f} ms"
-            f"{'' if speed is None else f' ({speed:.2f}x fp32 eager)'}, "
+            f"{_speed(results['ours'].get('inference'), ms, 'fp32 eager')}, "
             f"{int(agree.get('num_other', 0))} detections, matched "
             f"{agree.get('matched', 0):.1%}, mean IoU {agree.get('mean_iou', 0):.3f}, "
             f"identical: {bool(agree['identical'])}"
         )
-    lines.extend(_arithmetic_lines(report.get("arithmetic")))
-    lines.extend(f"  note: {note}" for note in report["notes"])
-    return "\n".join(lines)
+    if "train_step" in row:
+        ms, agree = row["train_step"]["median_ms"], row["train_agreement"]
+        lines.append(
+            f"  ours {name:<14} train_step {ms:,.1f} ms"
+            f"{_speed(results['ours'].get('train_step'), ms, 'fp32 eager')}"
+            f"{_speed(results['mmdet'].get('train_step'), ms, 'mmdet fp32')}, losses within "
+            f"{agree['max_loss_rel_diff']:.2%}, gradient cosine {agree['grad_cosine']:.4f} "
+            f"(relative difference {agree['grad_rel_diff']:.3f})"
+        )
+    return lines
 
 
 def _arithmetic_lines(arith: Optional[dict]) -> List[str]:

@@ -2,6 +2,7 @@
 
 from .atomic_backend import ATOMIC_BACKEND, AtomicLocalBackend, atomic_write
 from .atomic_checkpoint_hook import AtomicCheckpointHook
+from .bf16_optim_wrapper import BF16OptimWrapper, cpu_has_native_bf16
 from .checkpoint import (
     CorruptCheckpointError,
     UnsafeCheckpointError,
@@ -13,6 +14,7 @@ from .cpu_distributed import join_cpu_process_group
 from .gt_pred_overlay_hook import GTPredOverlayHook
 from .nonfinite_loss import (
     NonFiniteLossAmpOptimWrapper,
+    NonFiniteLossBF16OptimWrapper,
     NonFiniteLossOptimWrapper,
     RecordBatchImagesHook,
 )
@@ -28,11 +30,13 @@ __all__ = [
     "ATOMIC_BACKEND",
     "AtomicCheckpointHook",
     "AtomicLocalBackend",
+    "BF16OptimWrapper",
     "ClassCountCheckHook",
     "CorruptCheckpointError",
     "GTPredOverlayHook",
     "NoLoadableCheckpointError",
     "NonFiniteLossAmpOptimWrapper",
+    "NonFiniteLossBF16OptimWrapper",
     "NonFiniteLossOptimWrapper",
     "PortableCheckpointHook",
     "RandomStateCheckpointHook",
@@ -40,6 +44,7 @@ __all__ = [
     "UnsafeCheckpointError",
     "atomic_write",
     "capture_rng_state",
+    "cpu_has_native_bf16",
     "enable_safe_checkpoints",
     "find_resume_checkpoint",
     "from_portable",

@@ -2,12 +2,13 @@
 
 Two pieces work together:
 
-- :class:`NonFiniteLossOptimWrapper` (and :class:`NonFiniteLossAmpOptimWrapper` for mixed
-  precision) checks the total loss in ``update_params``, before ``backward``. On a non-finite
-  loss it either skips the step (``action='skip'``: no backward, no optimizer step, gradients
-  zeroed, so the weights stay as they were) or raises :class:`FloatingPointError`
-  (``action='stop'``). After ``max_consecutive`` skips in a row it raises as well: a run whose
-  loss stays non-finite has diverged and should not go on quietly.
+- :class:`NonFiniteLossOptimWrapper` (and, for mixed precision,
+  :class:`NonFiniteLossAmpOptimWrapper` and :class:`NonFiniteLossBF16OptimWrapper`) checks the
+  total loss in ``update_params``, before ``backward``. On a non-finite loss it either skips the
+  step (``action='skip'``: no backward, no optimizer step, gradients zeroed, so the weights stay
+  as they were) or raises :class:`FloatingPointError` (``action='stop'``). After
+  ``max_consecutive`` skips in a row it raises as well: a run whose loss stays non-finite has
+  diverged and should not go on quietly.
 - :class:`RecordBatchImagesHook` records, before each training iteration, the ``img_path`` of
   every image in the batch into the :class:`~mmengine.logging.MessageHub`, where the wrapper
   reads them for its message. Without the hook the message says the names are unknown.
@@ -33,6 +34,8 @@ from mmengine.hooks import Hook
 from mmengine.logging import MessageHub, MMLogger
 from mmengine.optim import AmpOptimWrapper, OptimWrapper
 from mmengine.registry import OPTIM_WRAPPERS
+
+from .bf16_optim_wrapper import BF16OptimWrapper
 
 #: MessageHub runtime-info key under which :class:`RecordBatchImagesHook` stores the batch's
 #: image names (not resumed, so never written into checkpoints).
@@ -227,4 +230,12 @@ class NonFiniteLossAmpOptimWrapper(NonFiniteLossMixin, AmpOptimWrapper):
 
     The check runs on the unscaled loss, before the loss scaler. See
     :class:`NonFiniteLossMixin` for the arguments.
+    """
+
+
+@OPTIM_WRAPPERS.register_module()
+class NonFiniteLossBF16OptimWrapper(NonFiniteLossMixin, BF16OptimWrapper):
+    """:class:`~solov2_plugin.engine.BF16OptimWrapper` that skips or stops on a NaN/Inf loss.
+
+    See :class:`NonFiniteLossMixin` for the arguments.
     """

@@ -12,6 +12,7 @@ import torch
 from mmdet.registry import HOOKS
 
 import solov2_plugin  # noqa: F401  (registers GTPredOverlayHook)
+from solov2_plugin.apis import runner_config
 from solov2_plugin.apis.runner_config import (
     CHECKPOINT_STATE_HOOKS,
     build_test_config,
@@ -145,10 +146,7 @@ def test_train_tool_refuses_a_checkpoint_carrying_code(tmp_path):
     assert not marker.exists()
 
 
-def test_train_config_amp_needs_cuda(monkeypatch):
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    with pytest.raises(ValueError, match="--amp .* needs a CUDA GPU"):
-        build_train_config(CONFIG, amp=True)
+def test_train_config_amp_is_float16_on_a_gpu_and_bfloat16_without(monkeypatch):
     assert build_train_config(CONFIG).optim_wrapper.type == "NonFiniteLossOptimWrapper"
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     cfg = build_train_config(CONFIG, amp=True)
@@ -158,6 +156,23 @@ def test_train_config_amp_needs_cuda(monkeypatch):
     assert cfg.optim_wrapper.optimizer.type == "AdamW"  # the rest of the wrapper is kept
     plain = build_train_config(CONFIG, amp=True, cfg_options={"optim_wrapper.type": "OptimWrapper"})
     assert plain.optim_wrapper.type == "AmpOptimWrapper"
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(runner_config, "cpu_has_native_bf16", lambda: True)
+    cfg = build_train_config(CONFIG, amp=True)
+    assert cfg.optim_wrapper.type == "NonFiniteLossBF16OptimWrapper"
+    assert "loss_scale" not in cfg.optim_wrapper  # bfloat16 needs no loss scaler
+    assert cfg.optim_wrapper.optimizer.type == "AdamW"
+    plain = build_train_config(CONFIG, amp=True, cfg_options={"optim_wrapper.type": "OptimWrapper"})
+    assert plain.optim_wrapper.type == "BF16OptimWrapper"
+
+
+def test_train_config_amp_warns_on_a_cpu_without_native_bfloat16(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(runner_config, "cpu_has_native_bf16", lambda: False)
+    with pytest.warns(UserWarning, match="no native bfloat16 arithmetic .* slower"):
+        cfg = build_train_config(CONFIG, amp=True)
+    assert cfg.optim_wrapper.type == "NonFiniteLossBF16OptimWrapper"
 
 
 def test_test_config_checkpoint_out_and_show_dir(checkpoint):

@@ -9,6 +9,7 @@ import torch
 from mmengine.structures import InstanceData
 
 from solov2_plugin.benchmark import compare_detections, measure
+from solov2_plugin.benchmark.agreement import compare_training
 from solov2_plugin.benchmark.cli import COMMANDS, main
 from solov2_plugin.benchmark.flops import conv_flops, count_flops
 from solov2_plugin.benchmark.measure import measure_interleaved, peak_memory, ratio
@@ -68,6 +69,39 @@ def test_compare_detections_by_hand():
         compare_detections([ref, ref], [ref])
 
 
+def test_compare_training_by_hand():
+    ref_losses, ref_grads = dict(loss_a=2.0, loss_b=4.0), torch.tensor([3.0, 4.0])
+    same = compare_training(ref_losses, ref_grads, dict(ref_losses), ref_grads.clone())
+    assert same == dict(max_loss_rel_diff=0.0, grad_cosine=1.0, grad_rel_diff=0.0)
+    # loss_a off by 0.1 (5%), loss_b off by 0.1 (2.5%); the gradient turned by 90 degrees:
+    # (4, -3) - (3, 4) = (1, -7), of norm sqrt(50), over the reference's norm 5.
+    out = compare_training(
+        ref_losses, ref_grads, dict(loss_a=2.1, loss_b=3.9), torch.tensor([4.0, -3.0])
+    )
+    assert out["max_loss_rel_diff"] == pytest.approx(0.05)
+    assert out["grad_cosine"] == pytest.approx(0.0, abs=1e-12)
+    assert out["grad_rel_diff"] == pytest.approx(math.sqrt(50) / 5)
+
+
+def test_training_rows_of_the_eager_variants():
+    cfg = ModelBenchConfig(size=(64, 96), instances=3, warmup=0, repeats=1, shrink=True)
+    cfg.measures, cfg.variants = ["train_step"], ["bf16", "channels_last"]
+    report = run_model_benchmark(cfg)
+    bf16, channels_last = report["variants"]["bf16"], report["variants"]["channels_last"]
+    for row in (bf16, channels_last):
+        assert set(row) == {"train_step", "train_agreement"}  # no inference row asked for
+        assert row["train_step"]["repeats"] == 1
+    # channels_last changes the memory layout only: the same step up to summation order.
+    assert channels_last["train_agreement"]["max_loss_rel_diff"] < 1e-5
+    assert channels_last["train_agreement"]["grad_cosine"] > 0.99999
+    # bfloat16 keeps about 3 significant digits in the network: close, not the same.
+    bf16_agree = bf16["train_agreement"]
+    assert 0 < bf16_agree["max_loss_rel_diff"] < 0.05
+    assert 0.9 < bf16_agree["grad_cosine"] < 0.99999
+    text = format_report(report)
+    assert "ours bf16           train_step" in text and "x mmdet fp32, losses within" in text
+
+
 def test_model_benchmark_reports_identical_detections():
     cfg = ModelBenchConfig(
         size=(64, 96), instances=3, warmup=0, repeats=1, shrink=True, category_bias=-3.0
@@ -101,6 +135,8 @@ def test_model_benchmark_all_measures_and_variants():
     assert report["agreement"]["identical"] == 1.0 and report["agreement"]["num_ref"] == 200
     assert set(report["variants"]) == {"bf16", "channels_last"}
     assert report["variants"]["channels_last"]["agreement"]["matched"] == 1.0
+    for row in report["variants"].values():
+        assert set(row) == {"inference", "agreement", "train_step", "train_agreement"}
     text = format_report(report)
     for row in ("inference", "train_step", "targets_losses", "bf16", "channels_last"):
         assert row in text

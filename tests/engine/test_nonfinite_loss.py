@@ -66,7 +66,7 @@ class _Messages(logging.Handler):
         self.lines.append(record.getMessage())
 
 
-def _run(tmp_path, name, **wrapper):
+def _run(tmp_path, name, wrapper_type="NonFiniteLossOptimWrapper", **wrapper):
     recorder = _WeightRecorder()
     runner = Runner(
         model=_Model(),
@@ -81,7 +81,7 @@ def _run(tmp_path, name, **wrapper):
         ),
         train_cfg=dict(by_epoch=True, max_epochs=1),
         optim_wrapper=dict(
-            type="NonFiniteLossOptimWrapper",
+            type=wrapper_type,
             optimizer=dict(type="SGD", lr=0.1, momentum=0.9, weight_decay=0.1),
             **wrapper,
         ),
@@ -106,8 +106,12 @@ def test_registered_under_their_names():
     assert isinstance(HOOKS.build(dict(type="RecordBatchImagesHook")), RecordBatchImagesHook)
 
 
-def test_skip_keeps_the_weights_logs_the_step_and_training_goes_on(tmp_path):
-    runner, weights, lines = _run(tmp_path, "skip", action="skip")
+@pytest.mark.parametrize(
+    "wrapper_type", ["NonFiniteLossOptimWrapper", "NonFiniteLossBF16OptimWrapper"]
+)
+def test_skip_keeps_the_weights_logs_the_step_and_training_goes_on(tmp_path, wrapper_type):
+    runner, weights, lines = _run(tmp_path, "skip", wrapper_type, action="skip")
+    assert type(runner.optim_wrapper).__name__ == wrapper_type
     assert len(weights) == 4, "training must run all four iterations"
     assert torch.equal(weights[BAD_BATCH], weights[BAD_BATCH - 1]), "skipped step moved weights"
     assert not torch.equal(weights[BAD_BATCH + 1], weights[BAD_BATCH]), "next step must update"

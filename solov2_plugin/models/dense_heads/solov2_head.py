@@ -37,6 +37,7 @@ from ..task_modules.solo_targets import (
     binary_mask_tensor,
     label_range_message,
 )
+from ..utils.precision import in_float32
 
 _GN32 = {"type": "GN", "num_groups": 32, "requires_grad": True}
 _RELU = {"type": "ReLU"}
@@ -422,6 +423,7 @@ class SOLOv2DynamicHead(BaseMaskHead):
             cls_preds.append(self.cls_pred(cls_feat))
         return kernel_preds, cls_preds, mask_feats
 
+    @in_float32
     def loss_by_feat(
         self,
         mlvl_kernel_preds: List[Tensor],
@@ -431,7 +433,7 @@ class SOLOv2DynamicHead(BaseMaskHead):
         batch_img_metas: List[dict],
         **kwargs,
     ) -> Dict[str, Tensor]:
-        """Assign targets and compute the category and mask losses.
+        """Assign targets and compute the category and mask losses, in float32 (:func:`in_float32`).
 
         Args:
             mlvl_kernel_preds (list[Tensor]): Per level, (N, D, Sh, Sw).
@@ -592,6 +594,7 @@ class SOLOv2DynamicHead(BaseMaskHead):
                 message += f" Classes of the dataset, in label order: {list(classes)}."
             raise ValueError(message)
 
+    @in_float32
     def predict_by_feat(
         self,
         mlvl_kernel_preds: List[Tensor],
@@ -601,7 +604,10 @@ class SOLOv2DynamicHead(BaseMaskHead):
         rescale: bool = True,
         **kwargs,
     ) -> InstanceList:
-        """Turn head outputs into instance masks, labels, scores and boxes.
+        """Turn head outputs into instance masks, labels, scores and boxes, in float32.
+
+        Under autocast the outputs are cast to float32 and autocast is off
+        meanwhile (:func:`in_float32`).
 
         Steps, as mmdet's: sigmoid and 2x2 points NMS on the categories;
         (cell, class) pairs above ``score_thr``; masks ``> mask_thr`` from

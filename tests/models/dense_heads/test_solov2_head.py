@@ -662,3 +662,50 @@ def test_deformable_convs_in_the_towers(all_convs):
     expected = reference_losses(head, outs, gts)
     for key in ("loss_cls", "loss_mask"):
         torch.testing.assert_close(losses[key], expected[key], rtol=1e-5, atol=1e-6)
+
+
+def bf16_outputs(head, **feats_kwargs):
+    """The head's outputs for random features, rounded to bfloat16 (as under autocast)."""
+    with torch.no_grad():
+        return [
+            [level.bfloat16() for level in out] if isinstance(out, list) else out.bfloat16()
+            for out in head(fpn_feats(**feats_kwargs))
+        ]
+
+
+def as_float32(outs):
+    return [
+        [level.float() for level in out] if isinstance(out, list) else out.float() for out in outs
+    ]
+
+
+def test_losses_are_computed_in_float32_under_bf16_autocast():
+    head = build_head()
+    outs = bf16_outputs(head)
+    gts, metas = [crowd_gt(), crowd_gt()], [meta(), meta()]
+    expected = head.loss_by_feat(*as_float32(outs), batch_gt_instances=gts, batch_img_metas=metas)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        losses = head.loss_by_feat(*outs, batch_gt_instances=gts, batch_img_metas=metas)
+        # Without the float32 guard, the dynamic convolution and the sums run in bfloat16.
+        unguarded = SOLOv2DynamicHead.loss_by_feat.__wrapped__(
+            head, *outs, batch_gt_instances=gts, batch_img_metas=metas
+        )
+    for key in ("loss_cls", "loss_mask"):
+        assert losses[key].dtype == torch.float32
+        assert torch.equal(losses[key], expected[key]), key
+    assert not torch.equal(unguarded["loss_mask"].float(), expected["loss_mask"])
+
+
+def test_predictions_are_computed_in_float32_under_bf16_autocast():
+    head = confident_head()
+    outs = bf16_outputs(head)
+    metas = [meta(), meta()]
+    with torch.no_grad():
+        expected = head.predict_by_feat(*as_float32(outs), batch_img_metas=metas)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            results = head.predict_by_feat(*outs, batch_img_metas=metas)
+    for result, reference in zip(results, expected):
+        assert len(reference) > 0
+        assert result.scores.dtype == torch.float32
+        for key in ("scores", "labels", "masks", "bboxes"):
+            assert torch.equal(result[key], reference[key]), key

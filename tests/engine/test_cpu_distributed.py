@@ -26,7 +26,8 @@ def test_other_launchers_are_left_alone(launcher):
 
 @pytest.mark.slow
 @pytest.mark.skipif(torch.cuda.is_available(), reason="the CPU path: this machine has CUDA")
-def test_two_processes_train_on_cpu(tmp_path):
+@pytest.mark.parametrize("amp", [False, True], ids=["fp32", "amp"])
+def test_two_processes_train_on_cpu(tmp_path, amp):
     # 8 images, 2 ranks of 2 images a batch: 2 iterations in the epoch, one checkpoint.
     options = [
         "train_cfg.max_epochs=1",
@@ -52,6 +53,7 @@ def test_two_processes_train_on_cpu(tmp_path):
         "pytorch",
         "--work-dir",
         str(tmp_path),
+        *(["--amp"] if amp else []),
         "--cfg-options",
         *options,
     ]
@@ -59,6 +61,8 @@ def test_two_processes_train_on_cpu(tmp_path):
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-3000:]
     assert "Distributed training: True" in output
+    wrapper = "NonFiniteLossBF16OptimWrapper" if amp else "NonFiniteLossOptimWrapper"
+    assert f"type='{wrapper}'" in output
     iterations = re.findall(r"Epoch\(train\) \[1\]\[(\d)/(\d)\]", output)
     assert iterations == [("1", "2"), ("2", "2")]
     assert (tmp_path / "epoch_1.pth").is_file()

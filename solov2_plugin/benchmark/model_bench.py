@@ -8,8 +8,10 @@ no gradients). Ratios are mmdet's time over ours (> 1: ours is faster). The
 two inference outputs are compared (same detections). Optional rows run our
 model only, each with its agreement with our fp32 eager result:
 
-- ``bf16``: ``torch.autocast`` to bfloat16 around inference;
-- ``channels_last``: model and inputs in channels-last memory format;
+- ``bf16``: ``torch.autocast`` to bfloat16 around inference, and around the
+  loss of a training step (backward and step outside, as ``BF16OptimWrapper``);
+- ``channels_last``: model and inputs in channels-last memory format (inference
+  and training step);
 - ``compile``: ``torch.compile(fullgraph=True)`` of backbone, neck and head
   forward, eager post-processing;
 - ``cudagraphs``: the same with ``mode='reduce-overhead'`` (CUDA graphs;
@@ -181,7 +183,7 @@ def _losses_and_gradients(
                 for p in params
             ]
         )
-    return {key: float(value) for key, value in losses.items()}, grads
+    return {key: value.item() for key, value in losses.items()}, grads
 
 
 LOSS_MEASURES = ("train_step", "targets_losses")
@@ -350,6 +352,8 @@ def _run_variant(
                 return _predictions(model, var_inputs, samples)
 
         min_warmup = 1
+    elif fp32_preds is None:
+        raise ValueError(f"{name} times inference only: add inference to --measures")
     else:
         model, infer, min_warmup = None, _compiled_inference(name, ours, inputs, samples, device), 3
     if fp32_preds is not None:

@@ -85,8 +85,11 @@ def test_compare_training_by_hand():
 
 def test_training_rows_of_the_eager_variants():
     cfg = ModelBenchConfig(size=(64, 96), instances=3, warmup=0, repeats=1, shrink=True)
-    cfg.measures, cfg.variants = ["train_step"], ["bf16", "channels_last"]
+    cfg.measures, cfg.variants = ["train_step"], ["bf16", "channels_last", "compile"]
     report = run_model_benchmark(cfg)
+    assert report["variants"]["compile"] == dict(
+        error="ValueError: compile times inference only: add inference to --measures"
+    )
     bf16, channels_last = report["variants"]["bf16"], report["variants"]["channels_last"]
     for row in (bf16, channels_last):
         assert set(row) == {"train_step", "train_agreement"}  # no inference row asked for

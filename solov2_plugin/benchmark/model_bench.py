@@ -130,6 +130,17 @@ def _autocast(
     return torch.autocast(device.type, dtype=dtype)
 
 
+def _backward_losses(
+    model: nn.Module, inputs: Tensor, samples: list, autocast_dtype: Optional[torch.dtype]
+) -> Dict[str, Tensor]:
+    """The loss terms of ``model.loss`` (under autocast to ``autocast_dtype`` if given), after
+    back-propagating their sum."""
+    with _autocast(inputs.device, autocast_dtype):
+        losses = {key: value for key, value in model.loss(inputs, samples).items() if "loss" in key}
+    sum(losses.values()).backward()
+    return losses
+
+
 def _train_step(
     model: nn.Module, inputs: Tensor, samples: list, autocast_dtype: Optional[torch.dtype] = None
 ) -> Callable[[], None]:
@@ -138,10 +149,7 @@ def _train_step(
     optimizer = torch.optim.SGD(model.parameters(), lr=0.0)
 
     def step() -> None:
-        with _autocast(inputs.device, autocast_dtype):
-            losses = model.loss(inputs, samples)
-        total = sum(value for key, value in losses.items() if "loss" in key)
-        total.backward()
+        _backward_losses(model, inputs, samples, autocast_dtype)
         optimizer.step()
         # Freed here, not before the next step: the other model's turn runs in between.
         optimizer.zero_grad(set_to_none=True)
@@ -171,11 +179,7 @@ def _losses_and_gradients(
         a parameter got none).
     """
     with _training_mode(model):
-        with _autocast(inputs.device, autocast_dtype):
-            losses = {
-                key: value for key, value in model.loss(inputs, samples).items() if "loss" in key
-            }
-        sum(losses.values()).backward()
+        losses = _backward_losses(model, inputs, samples, autocast_dtype)
         params = [p for p in model.parameters() if p.requires_grad]
         grads = torch.cat(
             [
@@ -318,7 +322,7 @@ def _run_variant(
     ours: nn.Module,
     inputs: Tensor,
     samples: list,
-    cfg: "ModelBenchConfig",
+    cfg: ModelBenchConfig,
     fp32_preds: Optional[list],
     fp32_step: Optional[Tuple[Dict[str, float], Tensor]],
     log: Callable[[str], None],
